@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 type IPv4 = ipaddr.IPv4;
@@ -127,11 +128,7 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
   for (const text of options.allowCidrs ?? []) {
     const trimmed = text.trim();
     // A bare address means that one address.
-    const parsed = ipaddr.isValidCIDR(trimmed)
-      ? ipaddr.parseCIDR(trimmed)
-      : ipaddr.isValid(trimmed)
-        ? hostCidr(ipaddr.parse(trimmed))
-        : null;
+    const parsed = parseCidr(trimmed);
     if (!parsed) throw new RangeError(`invalid CIDR in webhook allow-list: "${text}"`);
     allow.push(parsed);
   }
@@ -157,12 +154,22 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
   };
 }
 
-/** Parses an address as a resolver or URL gives it: dotted quad or IPv6, brackets tolerated. */
+/**
+ * Parses an address as a resolver or URL gives it: dotted quad or IPv6, brackets tolerated.
+ * Validity is decided by node:net (inet_pton rules), which refuses the octal and hex IPv4 forms
+ * ipaddr.js accepts; a dotted IPv4 tail is rewritten to hex groups first because ipaddr.js reads
+ * `::a.b.c.d` as IPv4-mapped rather than as the address it is.
+ */
 function parseAddress(text: string): IPv4 | IPv6 | null {
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  if (ipaddr.IPv4.isValidFourPartDecimal(bare)) return ipaddr.IPv4.parse(bare);
-  if (ipaddr.IPv6.isValid(bare)) return ipaddr.IPv6.parse(bare);
-  return null;
+  if (isIPv4(bare)) return ipaddr.IPv4.parse(bare);
+  if (!isIPv6(bare)) return null;
+  const [address = '', zone] = bare.split('%', 2);
+  const tail = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  const hex = tail
+    ? `${tail[1]}${((Number(tail[2]) << 8) | Number(tail[3])).toString(16)}:${((Number(tail[4]) << 8) | Number(tail[5])).toString(16)}`
+    : address;
+  return ipaddr.IPv6.parse(zone === undefined ? hex : `${hex}%${zone}`);
 }
 
 function refuseIPv4(ip: IPv4): { reason: RefusalReason } | null {
@@ -196,6 +203,19 @@ function embeddedIPv4(ip: IPv4 | IPv6): IPv4 | null {
   if (v6.match(IPV4_MAPPED) || v6.match(NAT64_WELL_KNOWN)) return fromWords(p[6] ?? 0, p[7] ?? 0);
   if (v6.match(SIX_TO_FOUR)) return fromWords(p[1] ?? 0, p[2] ?? 0);
   return null;
+}
+
+/** `address/bits`, or a bare address meaning that one address; strict forms only. */
+function parseCidr(text: string): Cidr | null {
+  const slash = text.indexOf('/');
+  const address = parseAddress(slash < 0 ? text : text.slice(0, slash));
+  if (!address || (address.kind() === 'ipv6' && (address as IPv6).zoneId !== undefined)) return null;
+  if (slash < 0) return hostCidr(address);
+  const bitsText = text.slice(slash + 1);
+  const bits = Number(bitsText);
+  const max = address.kind() === 'ipv4' ? 32 : 128;
+  if (!/^\d{1,3}$/.test(bitsText) || bits > max) return null;
+  return [address, bits];
 }
 
 function hostCidr(ip: IPv4 | IPv6): Cidr {

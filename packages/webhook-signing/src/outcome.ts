@@ -79,14 +79,23 @@ export function parseRetryAfter(value: string, now: number, bounds: RetryAfterBo
   if (/^\d+$/.test(text)) {
     ms = Number(text) * 1000;
   } else {
-    // Only accept something that looks like an HTTP date (a weekday name and a year), not
-    // whatever Date.parse happens to understand.
-    if (!/^[A-Za-z]{3},? .*\d{4}/.test(text) && !/^[A-Za-z]+day, /.test(text)) return null;
-    const at = Date.parse(text);
+    const at = parseHttpDate(text);
     if (Number.isNaN(at)) return null;
     ms = at - now;
   }
   return Math.min(Math.max(ms, min), max);
+}
+
+// The three HTTP-date forms (RFC 9110 §5.6.7), all in GMT; anything else is not a date here,
+// whatever Date.parse would make of it.
+const IMF_FIXDATE = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const RFC850_DATE = /^[A-Za-z]{6,9}, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
+const ASCTIME_DATE = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
+
+function parseHttpDate(text: string): number {
+  if (IMF_FIXDATE.test(text) || RFC850_DATE.test(text)) return Date.parse(text);
+  if (ASCTIME_DATE.test(text)) return Date.parse(`${text} GMT`);
+  return Number.NaN;
 }
 
 /** Error codes that node:net, node:dns and node:tls use, grouped by the class recorded. */

@@ -7,11 +7,11 @@ import { parseSecret } from './secret';
  * While a secret is being rotated, one signature per secret is sent, space-separated, so a
  * receiver holding either the old or the new secret accepts the message.
  */
-export interface SignatureHeaders {
+export type SignatureHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 export interface SignOptions {
   /** The message id (`msg_…`); the same on every retry of one message. */

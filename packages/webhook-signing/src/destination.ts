@@ -101,11 +101,11 @@ export function createSafeLookup(policy: AddressPolicy, options: SafeLookupOptio
 }
 
 function refused(hostname: string, verdict: Extract<AddressVerdict, { allowed: false }>): DestinationRefusedError {
-  const embedded = verdict.embeddedIPv4 ? ` (embeds ${verdict.embeddedIPv4})` : '';
-  const which = hostname === verdict.address ? verdict.address : `${hostname} resolves to ${verdict.address}, which`;
+  const address = verdict.embeddedIPv4 ? `${verdict.address} (embedding ${verdict.embeddedIPv4})` : verdict.address;
+  const subject = hostname === verdict.address ? address : `${hostname} resolves to ${address}, which`;
   return new DestinationRefusedError(
     'ssrf_refused',
-    `webhook destination refused: ${which}${embedded} is ${verdict.reason.replaceAll('_', ' ')} and not allow-listed`,
+    `webhook destination refused: ${subject} is ${verdict.reason.replaceAll('_', ' ')} and not allow-listed`,
     verdict,
     hostname,
   );

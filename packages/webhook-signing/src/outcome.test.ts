@@ -79,6 +79,7 @@ test('network errors are retried with a class; policy refusals fail without retr
     [coded('DEPTH_ZERO_SELF_SIGNED_CERT'), 'retry', 'tls_error'],
     [coded('ERR_TLS_CERT_ALTNAME_INVALID'), 'retry', 'tls_error'],
     [coded('ERR_SSL_WRONG_VERSION_NUMBER'), 'retry', 'tls_error'],
+    [coded('EPROTO'), 'retry', 'tls_error'],
     [coded('HPE_INVALID_CONSTANT'), 'retry', 'invalid_response'],
     [coded('EHOSTUNREACH'), 'retry', 'network_error'],
     [new Error('???'), 'retry', 'network_error'],

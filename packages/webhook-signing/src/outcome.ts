@@ -111,6 +111,7 @@ const NETWORK_CODES: ReadonlyMap<string, ErrorClass> = new Map([
   ['ECONNABORTED', 'connection_reset'],
   ['ERR_STREAM_PREMATURE_CLOSE', 'connection_reset'],
   ['ETIMEDOUT', 'connect_timeout'],
+  ['EPROTO', 'tls_error'], // OpenSSL record errors, e.g. https:// to a plain HTTP port
   ['ERR_INVALID_URL', 'invalid_url'],
   ['ERR_INVALID_HTTP_TOKEN', 'invalid_request'],
   ['ERR_INVALID_CHAR', 'invalid_request'],

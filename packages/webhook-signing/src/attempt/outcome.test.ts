@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyError, classifyResponse, parseRetryAfter } from './outcome';
-import { DestinationRefusedError } from './destination';
+import { DestinationRefusedError } from '../egress/destination';
 
 const NOW = Date.parse('2025-03-01T00:00:00Z');
 

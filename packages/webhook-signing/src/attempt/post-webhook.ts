@@ -2,9 +2,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { AddressPolicy } from './address-policy';
-import { agentsEnforce, type WebhookAgents } from './connection-pool';
-import { checkDestination, createSafeLookup, type HostResolver } from './destination';
+import type { AddressPolicy } from '../egress/address-policy';
+import { agentsEnforce, type WebhookAgents } from '../egress/connection-pool';
+import { checkDestination, createSafeLookup, type HostResolver } from '../egress/destination';
 import type { ErrorClass } from './error-class';
 import { classifyError, classifyResponse, type AttemptOutcome, type RetryAfterBounds } from './outcome';
 

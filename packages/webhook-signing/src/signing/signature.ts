@@ -60,7 +60,7 @@ export interface VerifyOptions {
   headers: Readonly<Record<string, string | readonly string[] | undefined>>;
   /** The raw request body, exactly as received. */
   body: string | Uint8Array;
-  /** Secrets the receiver accepts (during rotation, old and new). */
+  /** Secrets the receiver accepts (during rotation, old and new); a malformed one throws WebhookSecretError. */
   secrets: readonly string[];
   /** Maximum clock difference, in seconds, in either direction. Default 300 (5 minutes). */
   toleranceSeconds?: number;

@@ -4,12 +4,12 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
-import { createAddressPolicy } from './address-policy';
-import { createWebhookAgents } from './connection-pool';
-import { messageId } from './message-id';
+import { createAddressPolicy } from '../egress/address-policy';
+import { createWebhookAgents } from '../egress/connection-pool';
+import { messageId } from '../signing/message-id';
 import { postWebhook, type PostWebhookOptions } from './post-webhook';
-import { generateSecret } from './secret';
-import { buildWebhookHeaders, serializePayload } from './webhook-request';
+import { generateSecret } from '../signing/secret';
+import { buildWebhookHeaders, serializePayload } from '../signing/webhook-request';
 
 const loopback = createAddressPolicy({ allowCidrs: ['127.0.0.0/8', '::1/128'] });
 const strict = createAddressPolicy();

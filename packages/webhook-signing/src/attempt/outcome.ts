@@ -1,6 +1,6 @@
 import type { ErrorClass } from './error-class';
 import { isErrorClass } from './error-class';
-import { parseDuration, type Duration } from './duration';
+import { parseDuration, type Duration } from '../schedule/duration';
 
 /**
  * What one HTTP attempt means for the message and the endpoint. Every attempt maps to exactly one

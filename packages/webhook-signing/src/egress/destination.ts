@@ -2,7 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import type { AddressPolicy, AddressVerdict } from './address-policy';
-import type { ErrorClass } from './error-class';
+import type { ErrorClass } from '../attempt/error-class';
 
 /**
  * Where a delivery may connect. Two checks, both before any packet leaves:

@@ -106,12 +106,18 @@ export async function readBody(input: Readable | Uint8Array, options: ReadBodyOp
   try {
     const source = readSource(input, maxIn);
     const signal = options.signal === undefined ? {} : { signal: options.signal };
-    if (decoders.length === 0) await pipeline(source, collect, signal);
-    else await pipeline(source, ...(decoders as [Transform]), collect, signal);
+    const done =
+      decoders.length === 0
+        ? pipeline(source, collect, signal)
+        : pipeline(source, ...(decoders as [Transform]), collect, signal);
+    // A source waiting on a silent stream does not notice the abort, so the abort itself settles.
+    await (options.signal === undefined ? done : Promise.race([done, aborted(options.signal)]));
   } catch (error) {
     for (const decoder of decoders) decoder.destroy();
     if (error instanceof ProtocolError) throw error;
-    if (isAbort(error)) throw new ProtocolError('body_read_failed', 'reading the body was aborted', {}, { cause: error });
+    if (options.signal?.aborted === true || isAbort(error)) {
+      throw new ProtocolError('body_read_failed', 'reading the body was aborted', {}, { cause: error });
+    }
     throw new ProtocolError('invalid_compression', `invalid ${codings.join(', ')} body`, {}, { cause: error });
   }
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
@@ -137,6 +143,14 @@ async function* readSource(input: Readable | Uint8Array, maxIn: number): AsyncGe
     if (error instanceof ProtocolError || isAbort(error)) throw error;
     throw new ProtocolError('body_read_failed', undefined, {}, { cause: error });
   }
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = (): void => reject(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
 }
 
 function tooLarge(limit: 'compressed' | 'decompressed', limitValue: number): ProtocolError {
@@ -183,7 +197,7 @@ class AutoInflate extends Transform {
     let inner = this.inner;
     if (inner === null) {
       if (this.headLength === 0) {
-        callback();
+        callback(new Error('unexpected end of file'));
         return;
       }
       const head = this.start();

@@ -19,7 +19,10 @@ import { inferIpSetting, normalizeIp, normalizeUser } from './user-ip';
  *   `sentry.interfaces.Message` alias too), else the top-most exception's value, else its type,
  *   else (transactions) the transaction name.
  * - exception: the last entry of `exception.values` (the one raised, shown on top by Sentry);
- *   a missing type is split off a `Type: value` message, as Relay does.
+ *   a missing type is split off a `Type: value` message, as Relay does. Entries with
+ *   `mechanism.synthetic: true` are skipped: SDKs attach them to `captureMessage` events only to
+ *   carry a stack trace, so such an event stays a message (`default`) — where Relay would say
+ *   `error`.
  * - `attributes`: `contexts` plus `transaction`, `logger`, `server_name`, `dist` and the request's
  *   `method`/`url` when present — fields without a column that detections filter on.
  * - `client_ip`: the connecting IP passed in, unless the SDK opted out (`infer_ip: "never"`).
@@ -136,6 +139,7 @@ function topException(event: Record<string, unknown>): TopException | null {
 
   for (let i = values.length - 1; i >= 0; i--) {
     const entry = values[i];
+    if (field(field(entry, 'mechanism'), 'synthetic') === true) continue;
     let type = nonEmptyText(field(entry, 'type'));
     let value = nonEmptyText(field(entry, 'value'));
     if (type === null && value === null) continue;

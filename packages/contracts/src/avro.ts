@@ -48,7 +48,7 @@ const eventSchema = {
     { name: 'client_ip', type: nullable('string'), default: null },
     { name: 'sdk_name', type: nullable('string'), default: null },
     { name: 'sdk_version', type: nullable('string'), default: null },
-    { name: 'attributes', type: 'string', default: '{}', doc: 'JSON object text' },
+    { name: 'attributes', type: 'string', doc: 'JSON object text' },
     { name: 'raw', type: 'bytes', doc: 'the event as the sender sent it (JSON)' },
   ],
 };

@@ -1,0 +1,2 @@
+export { testEnv, isolatedDatabase, uniquePrefix, freePort, silentLogger } from './isolation';
+export type { TestEnv } from './isolation';

@@ -1,0 +1,10 @@
+export type { DecodedFlow } from './decoded-flow';
+export { createFlowDecoder } from './flow-decoder';
+export type { DomainSummary, FlowDecoder, FlowDecoderOptions, ScopeSummary } from './flow-decoder';
+export type { DecodeResult, DecoderStats, MissingTemplateMode } from './decode-result';
+export { DROP_REASONS } from './drop-reasons';
+export type { DropCounts, DropReason } from './drop-reasons';
+export { createIpfixStreamFramer, splitIpfixMessages } from './ipfix-stream-framer';
+export type { FramerOptions, FramerOutput, GarbagePolicy, IpfixStreamFramer, SplitResult } from './ipfix-stream-framer';
+export { encodeNetflowBody, parseNetflowBody } from './netflow-body';
+export type { NetflowBody, NetflowBodyError } from './netflow-body';

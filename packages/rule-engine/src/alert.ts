@@ -1,0 +1,98 @@
+/**
+ * The alert a detection produces and its deterministic id.
+ *
+ * id = first 128 bits (32 hex) of SHA-256 over "vigil.alert.v1", rule id, project id, group key and
+ * the window identity:
+ * - aggregating rules: the epoch-aligned window `[window_start_ms, window_end_ms)` that crossed the
+ *   threshold (its bounds depend only on the rule's window length and event times);
+ * - single-record rules: the identity of the record that matched (`event_id`, or a flow's
+ *   exporter, domain, sequence, times and 5-tuple).
+ * The rule version is not part of the id: editing a rule's title does not turn a detection into a
+ * new one. The same input in the same order therefore always yields the same ids, which makes
+ * inserts idempotent across replays and restarts.
+ */
+import { createHash } from 'node:crypto';
+import { formatDuration, parseDuration } from './duration';
+import type { Evidence } from './evidence';
+import type { Severity } from './records';
+import type { AggregateFunction, Rule } from './schema';
+
+export type GroupValue = string | number | boolean | null;
+
+export interface Alert {
+  id: string;
+  rule_id: string;
+  rule_version: number;
+  rule_name: string;
+  project_id: number;
+  severity: Severity;
+  status: 'open';
+  title: string;
+  summary: string;
+  /** Canonical JSON array of the group values, in `group_by` order (`[]` for no grouping). */
+  group_key: string;
+  group_values: Record<string, GroupValue>;
+  /** Inclusive start and exclusive end, in event time. */
+  window_start_ms: number;
+  window_end_ms: number;
+  /** The count, distinct count or sum that crossed the threshold (1 for single-record rules). */
+  value: number;
+  threshold: number;
+  first_seen_ms: number;
+  last_seen_ms: number;
+  /** Event time of the record that completed the detection. */
+  detected_at_ms: number;
+  evidence: Evidence;
+  tags: string[];
+}
+
+export function alertId(ruleId: string, projectId: number, groupKey: string, windowIdentity: string): string {
+  return createHash('sha256')
+    .update(`vigil.alert.v1\n${ruleId}\n${projectId}\n${groupKey}\n${windowIdentity}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+export function windowIdentity(startMs: number, endMs: number): string {
+  return `window:${startMs}-${endMs}`;
+}
+
+export function recordWindowIdentity(recordIdentity: string): string {
+  return `record:${recordIdentity}`;
+}
+
+function describeGroup(values: Record<string, GroupValue>): string {
+  const parts = Object.entries(values).map(([k, v]) => `${k}=${v === null ? '(none)' : String(v)}`);
+  return parts.join(', ');
+}
+
+export function alertTitle(rule: Rule, values: Record<string, GroupValue>): string {
+  const group = describeGroup(values);
+  return group.length > 0 ? `${rule.name}: ${group}` : rule.name;
+}
+
+function formatNumber(n: number): string {
+  return Number.isInteger(n) ? n.toLocaleString('en-US') : n.toPrecision(6);
+}
+
+export function aggregateSummary(rule: Rule, fn: AggregateFunction, field: string | null, value: number, records: number, values: Record<string, GroupValue>): string {
+  const noun = rule.source === 'events' ? 'events' : 'flows';
+  const window = formatDuration(durationOf(rule));
+  const group = describeGroup(values);
+  const what = fn === 'count'
+    ? `${formatNumber(value)} matching ${noun}`
+    : fn === 'distinct'
+      ? `${formatNumber(value)} distinct ${field} over ${formatNumber(records)} ${noun}`
+      : `${formatNumber(value)} ${field} over ${formatNumber(records)} ${noun}`;
+  const threshold = rule.aggregate ? formatNumber(rule.aggregate.threshold) : '';
+  return `${what} within ${window} (threshold ${threshold})${group.length > 0 ? ` for ${group}` : ''}`;
+}
+
+function durationOf(rule: Rule): number {
+  return rule.aggregate ? parseDuration(rule.aggregate.window) ?? 0 : 0;
+}
+
+export function recordSummary(description: string, values: Record<string, GroupValue>): string {
+  const group = describeGroup(values);
+  return `${description} matched${group.length > 0 ? ` (${group})` : ''}`;
+}

@@ -1,0 +1,446 @@
+/**
+ * The streaming evaluator: holds the loaded rules (hot-reloadable), the per-(rule, group) state and
+ * the per-(source, project) stream clocks, and turns records into alerts.
+ *
+ * Time (see docs/rules.md for the full statement):
+ * - A record's event time is `timestamp_ms` (events) or `flow_end_ms` (flows), clamped to
+ *   `received_at_ms` when it lies more than `maxFutureSkewMs` ahead of it.
+ * - Stream clock: the newest event time seen per (source, project). A record more than `maxLagMs`
+ *   behind it is stale: dropped by every rule and counted (`stale`).
+ * - Group clock: the newest event time accepted by an aggregating (rule, group). A record more than
+ *   `allowedLatenessMs` behind it is late: dropped by that rule and counted (`late`). Anything
+ *   within the lateness is applied to its own bucket exactly as if it had arrived in order.
+ * - Idle groups are forgotten only when no record that is not stale could still reach their state,
+ *   so forgetting never changes a result.
+ */
+import type { Alert } from './alert';
+import { compileRule, ruleFingerprint } from './compile';
+import type { CompiledRule } from './compile';
+import type { EventRecord, FlowRecord, InputRecord, Source } from './records';
+import { eventTime } from './records';
+import { Router } from './routing';
+import type { Rule, RuleIssue } from './schema';
+import { RuleValidationError } from './schema';
+import type { GroupState, StateEntry, StreamClock } from './state';
+import { clockEntryKey, deserializeGroup, groupEntryKey, serializeClock, serializeGroup } from './state';
+import { evaluateAggregate, evaluateSingle } from './detect';
+import type { DetectContext, RuleCounters } from './detect';
+import type { WindowSpec } from './window';
+
+export interface EngineOptions {
+  /** How far behind its group's newest record a record may be and still count (default 2 min). */
+  allowedLatenessMs?: number;
+  /** How far behind the newest record of its source and project a record may be (default 1 h). */
+  maxLagMs?: number;
+  /** Event times further than this past `received_at_ms` are replaced by it (default 1 min). */
+  maxFutureSkewMs?: number;
+  /** Sample event ids kept per group and reported per alert (default 10). */
+  evidenceSamples?: number;
+  /** Values a distinct aggregation remembers per group; at least twice the threshold is kept (default 10,000). */
+  maxDistinctValues?: number;
+  /** Stream time between looks for idle groups (default 1 min). */
+  sweepIntervalMs?: number;
+  /** Record changed state for `drainChanges()` (default false). */
+  trackChanges?: boolean;
+}
+
+type Settings = Required<EngineOptions>;
+
+const DEFAULTS: Settings = {
+  allowedLatenessMs: 120_000,
+  maxLagMs: 3_600_000,
+  maxFutureSkewMs: 60_000,
+  evidenceSamples: 10,
+  maxDistinctValues: 10_000,
+  sweepIntervalMs: 60_000,
+  trackChanges: false,
+};
+
+export interface LoadReport {
+  added: string[];
+  updated: string[];
+  /** Rules whose state was discarded because its meaning changed (match, grouping, window…). */
+  reset: string[];
+  removed: string[];
+  disabled: string[];
+  unchanged: string[];
+  rejected: Array<{ id: string; issues: RuleIssue[] }>;
+}
+
+export interface RestoreReport { restored: number; discarded: number }
+
+export interface RuleStatus { id: string; version: number; enabled: boolean; groups: number; counters: RuleCounters }
+
+export interface EngineStats {
+  records: Record<Source, number>;
+  clampedTime: number;
+  /** Rule evaluations offered by the router (compare with records × rules). */
+  offered: number;
+  groups: number;
+  rules: RuleStatus[];
+}
+
+interface Slot {
+  readonly id: string;
+  readonly source: Source;
+  readonly projectId: number | null;
+  readonly route: CompiledRule['route'];
+  readonly compiled: CompiledRule;
+  readonly fingerprint: string;
+  readonly spec: WindowSpec | null;
+  readonly enabled: boolean;
+  /** project → group key → state */
+  readonly groups: Map<number, Map<string, GroupState>>;
+  readonly counters: RuleCounters;
+}
+
+const NO_ALERTS: readonly Alert[] = Object.freeze([]);
+
+function newCounters(): RuleCounters {
+  return { offered: 0, matched: 0, alerts: 0, suppressed: 0, late: 0, stale: 0 };
+}
+
+export class RuleEngine {
+  private readonly settings: Settings;
+  private slots = new Map<string, Slot>();
+  private router = new Router<Slot>([]);
+  private readonly clocks: Record<Source, Map<number, StreamClock>> = { events: new Map(), flows: new Map() };
+  private readonly dirtyGroups = new Map<string, { slot: Slot; group: GroupState } | null>();
+  private readonly dirtyClocks = new Set<StreamClock>();
+  private readonly scratch: Slot[] = [];
+  private readonly totals = { records: { events: 0, flows: 0 } as Record<Source, number>, clampedTime: 0, offered: 0 };
+  private readonly ctx: DetectContext;
+
+  constructor(options: EngineOptions = {}) {
+    this.settings = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Settings;
+    for (const k of ['allowedLatenessMs', 'maxLagMs', 'maxFutureSkewMs', 'evidenceSamples', 'maxDistinctValues', 'sweepIntervalMs'] as const) {
+      const v = this.settings[k];
+      if (!Number.isFinite(v) || v < 0) throw new RangeError(`${k} must be a non-negative number, got ${v}`);
+    }
+    this.ctx = {
+      evidenceSamples: this.settings.evidenceSamples,
+      touched: this.settings.trackChanges ? (slot, group) => this.touch(slot as Slot, group) : null,
+    };
+  }
+
+  // ── rules ────────────────────────────────────────────────────────────────────────────────
+
+  /** Replaces the whole rule set; state of rules whose meaning is unchanged is kept. */
+  load(rules: readonly Rule[]): LoadReport {
+    const report: LoadReport = { added: [], updated: [], reset: [], removed: [], disabled: [], unchanged: [], rejected: [] };
+    const next = new Map<string, Slot>();
+    for (const rule of rules) {
+      const id = String((rule as { id?: unknown }).id);
+      if (next.has(id)) {
+        report.rejected.push({ id, issues: [{ path: 'id', message: `rule id '${id}' is loaded twice` }] });
+        continue;
+      }
+      const slot = this.prepare(rule, report);
+      if (slot !== null) next.set(id, slot);
+      else {
+        const old = this.slots.get(id);
+        if (old !== undefined) next.set(id, old);
+      }
+    }
+    for (const [id, old] of this.slots) {
+      if (!next.has(id)) {
+        this.dropState(old);
+        report.removed.push(id);
+      }
+    }
+    this.install(next);
+    return report;
+  }
+
+  /** Adds or replaces one rule. */
+  upsert(rule: Rule): LoadReport {
+    const report: LoadReport = { added: [], updated: [], reset: [], removed: [], disabled: [], unchanged: [], rejected: [] };
+    const slot = this.prepare(rule, report);
+    if (slot !== null) {
+      const next = new Map(this.slots);
+      next.set(slot.id, slot);
+      this.install(next);
+    }
+    return report;
+  }
+
+  /** Removes a rule and its state; false when it was not loaded. */
+  remove(ruleId: string): boolean {
+    const old = this.slots.get(ruleId);
+    if (old === undefined) return false;
+    this.dropState(old);
+    const next = new Map(this.slots);
+    next.delete(ruleId);
+    this.install(next);
+    return true;
+  }
+
+  /** Compiles `rule` into a slot, carrying over state when allowed; null when rejected. */
+  private prepare(rule: Rule, report: LoadReport): Slot | null {
+    let compiled: CompiledRule;
+    try {
+      compiled = compileRule(rule);
+    } catch (err) {
+      const id = String((rule as { id?: unknown }).id);
+      report.rejected.push({ id, issues: err instanceof RuleValidationError ? err.issues : [{ path: '', message: (err as Error).message }] });
+      return null;
+    }
+    const r = compiled.rule;
+    const fingerprint = ruleFingerprint(r);
+    const old = this.slots.get(r.id);
+    if (old !== undefined && old.fingerprint === fingerprint) {
+      report.unchanged.push(r.id);
+      return old;
+    }
+    const keep = old !== undefined && old.enabled && r.enabled && old.compiled.stateSignature === compiled.stateSignature;
+    if (old !== undefined && !keep) this.dropState(old);
+    if (!r.enabled) report.disabled.push(r.id);
+    else if (old === undefined) report.added.push(r.id);
+    else if (keep) report.updated.push(r.id);
+    else report.reset.push(r.id);
+    return {
+      id: r.id,
+      source: r.source,
+      projectId: r.project_id,
+      route: compiled.route,
+      compiled,
+      fingerprint,
+      spec: this.windowSpec(compiled),
+      enabled: r.enabled,
+      groups: keep ? (old as Slot).groups : new Map(),
+      counters: keep ? (old as Slot).counters : newCounters(),
+    };
+  }
+
+  private windowSpec(c: CompiledRule): WindowSpec | null {
+    const a = c.aggregate;
+    if (a === null) return null;
+    const g = a.geometry;
+    return {
+      geometry: g,
+      fn: a.fn,
+      threshold: a.threshold,
+      latenessMs: this.settings.allowedLatenessMs,
+      spacing: Math.max(g.buckets, Math.ceil(c.suppressMs / g.bucketMs)),
+      distinctCap: Math.max(this.settings.maxDistinctValues, 2 * Math.ceil(a.threshold)),
+    };
+  }
+
+  private install(next: Map<string, Slot>): void {
+    this.slots = next;
+    const active = [...next.values()].filter((s) => s.enabled).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.router = new Router(active);
+  }
+
+  private dropState(slot: Slot): void {
+    if (this.settings.trackChanges) {
+      for (const groups of slot.groups.values()) {
+        for (const g of groups.values()) this.dirtyGroups.set(groupEntryKey(slot.id, g.projectId, g.groupKey), null);
+      }
+    }
+    slot.groups.clear();
+  }
+
+  // ── records ──────────────────────────────────────────────────────────────────────────────
+
+  processEvent(record: EventRecord): readonly Alert[] {
+    return this.process('events', record);
+  }
+
+  processFlow(record: FlowRecord): readonly Alert[] {
+    return this.process('flows', record);
+  }
+
+  /** Evaluates one record against every rule it is routed to; returns the alerts it raised. */
+  process(source: Source, record: InputRecord): readonly Alert[] {
+    this.totals.records[source]++;
+    const { time, clamped } = eventTime(source, record, this.settings.maxFutureSkewMs);
+    if (clamped) this.totals.clampedTime++;
+    const projectId = record.project_id;
+    const clock = this.advanceStream(source, projectId, time);
+    const stale = time < clock.time - this.settings.maxLagMs;
+    const candidates = this.scratch;
+    candidates.length = 0;
+    const n = this.router.collect(source, projectId, record, candidates);
+    this.totals.offered += n;
+    let alerts: Alert[] | null = null;
+    for (let i = 0; i < n; i++) {
+      const slot = candidates[i] as Slot;
+      slot.counters.offered++;
+      if (!slot.compiled.matches(record)) continue;
+      slot.counters.matched++;
+      if (stale) {
+        slot.counters.stale++;
+        continue;
+      }
+      const alert = slot.spec === null
+        ? evaluateSingle(this.ctx, slot, projectId, record, time)
+        : evaluateAggregate(this.ctx, slot, slot.spec, projectId, record, time);
+      if (alert !== null) (alerts ??= []).push(alert);
+    }
+    candidates.length = 0;
+    return alerts ?? NO_ALERTS;
+  }
+
+  private advanceStream(source: Source, projectId: number, time: number): StreamClock {
+    const clocks = this.clocks[source];
+    let clock = clocks.get(projectId);
+    if (clock === undefined) {
+      clock = { source, projectId, time, nextSweep: time + this.settings.sweepIntervalMs };
+      clocks.set(projectId, clock);
+      if (this.settings.trackChanges) this.dirtyClocks.add(clock);
+      return clock;
+    }
+    if (time > clock.time) {
+      clock.time = time;
+      if (this.settings.trackChanges) this.dirtyClocks.add(clock);
+      if (time >= clock.nextSweep) {
+        clock.nextSweep = time + this.settings.sweepIntervalMs;
+        this.sweep(clock);
+      }
+    }
+    return clock;
+  }
+
+  /** Forgets groups of `clock`'s source and project that no acceptable record can reach any more. */
+  private sweep(clock: StreamClock): void {
+    const horizon = clock.time - this.settings.maxLagMs;
+    for (const slot of this.slots.values()) {
+      if (slot.source !== clock.source) continue;
+      const groups = slot.groups.get(clock.projectId);
+      if (groups === undefined) continue;
+      for (const [key, g] of groups) {
+        if (!this.forgettable(slot, g, horizon)) continue;
+        groups.delete(key);
+        if (this.settings.trackChanges) this.dirtyGroups.set(groupEntryKey(slot.id, g.projectId, g.groupKey), null);
+      }
+      if (groups.size === 0) slot.groups.delete(clock.projectId);
+    }
+  }
+
+  private forgettable(slot: Slot, g: GroupState, horizon: number): boolean {
+    if (g.win !== null && slot.spec !== null) {
+      const { windowMs, bucketMs } = slot.spec.geometry;
+      return g.win.clock + Math.max(windowMs, slot.spec.spacing * bucketMs) + bucketMs < horizon;
+    }
+    if (g.fired !== null) {
+      const keepAfter = horizon - slot.compiled.suppressMs;
+      let cut = 0;
+      while (cut < g.fired.length && (g.fired[cut] as number) < keepAfter) cut++;
+      if (cut > 0) {
+        g.fired.splice(0, cut);
+        if (g.fired.length > 0) this.touch(slot, g);
+      }
+      return g.fired.length === 0;
+    }
+    return true;
+  }
+
+  // ── state ────────────────────────────────────────────────────────────────────────────────
+
+  private touch(slot: Slot, group: GroupState): void {
+    if (this.settings.trackChanges) this.dirtyGroups.set(groupEntryKey(slot.id, group.projectId, group.groupKey), { slot, group });
+  }
+
+  /** State changed since the last call (requires `trackChanges`), clocks first. */
+  drainChanges(): StateEntry[] {
+    const out: StateEntry[] = [];
+    for (const c of this.dirtyClocks) out.push({ key: clockEntryKey(c.source, c.projectId), value: serializeClock(c) });
+    for (const [key, v] of this.dirtyGroups) out.push({ key, value: v === null ? null : serializeGroup(v.group, v.slot.compiled.stateSignature) });
+    this.dirtyClocks.clear();
+    this.dirtyGroups.clear();
+    return out;
+  }
+
+  /** Every piece of state, as entries `restore` accepts. */
+  snapshot(): StateEntry[] {
+    const out: StateEntry[] = [];
+    for (const source of ['events', 'flows'] as const) {
+      for (const c of this.clocks[source].values()) out.push({ key: clockEntryKey(source, c.projectId), value: serializeClock(c) });
+    }
+    for (const slot of [...this.slots.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      for (const groups of slot.groups.values()) {
+        for (const g of groups.values()) {
+          out.push({ key: groupEntryKey(slot.id, g.projectId, g.groupKey), value: serializeGroup(g, slot.compiled.stateSignature) });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Applies entries (a snapshot, or a changelog read from the start; later entries win, `null`
+   * deletes). Load the rules first: entries of unknown, disabled or changed rules are discarded.
+   */
+  restore(entries: Iterable<StateEntry>): RestoreReport {
+    const report: RestoreReport = { restored: 0, discarded: 0 };
+    for (const { key, value } of entries) {
+      if (value === null) {
+        this.forget(key);
+        continue;
+      }
+      if (value.kind === 'clock') {
+        const clocks = this.clocks[value.source];
+        if (clocks === undefined || typeof value.time !== 'number') {
+          report.discarded++;
+          continue;
+        }
+        clocks.set(value.project_id, { source: value.source, projectId: value.project_id, time: value.time, nextSweep: value.next_sweep });
+        report.restored++;
+        continue;
+      }
+      const slot = this.slots.get(value.rule_id);
+      const group = slot !== undefined && slot.enabled && slot.compiled.stateSignature === value.signature
+        ? deserializeGroup(value, slot.source, slot.spec !== null)
+        : null;
+      if (slot === undefined || group === null) {
+        report.discarded++;
+        if (this.settings.trackChanges) this.dirtyGroups.set(key, null);
+        continue;
+      }
+      let groups = slot.groups.get(group.projectId);
+      if (groups === undefined) slot.groups.set(group.projectId, (groups = new Map()));
+      groups.set(group.groupKey, group);
+      report.restored++;
+    }
+    return report;
+  }
+
+  private forget(key: string): void {
+    const [kind, a, b, groupKey] = key.split('\u001f');
+    if (kind === 'clock') {
+      this.clocks[a as Source]?.delete(Number(b));
+      return;
+    }
+    const groups = this.slots.get(a as string)?.groups.get(Number(b));
+    groups?.delete(groupKey as string);
+  }
+
+  // ── introspection ────────────────────────────────────────────────────────────────────────
+
+  rules(): RuleStatus[] {
+    return [...this.slots.values()].map((s) => ({
+      id: s.id,
+      version: s.compiled.rule.version,
+      enabled: s.enabled,
+      groups: [...s.groups.values()].reduce((n, m) => n + m.size, 0),
+      counters: { ...s.counters },
+    }));
+  }
+
+  stats(): EngineStats {
+    const rules = this.rules();
+    return {
+      records: { ...this.totals.records },
+      clampedTime: this.totals.clampedTime,
+      offered: this.totals.offered,
+      groups: rules.reduce((n, r) => n + r.groups, 0),
+      rules,
+    };
+  }
+}
+
+export function createEngine(options: EngineOptions = {}): RuleEngine {
+  return new RuleEngine(options);
+}
+

@@ -1,0 +1,100 @@
+/**
+ * Which rules a record is even offered to. Rules are filed by source, then by project (a
+ * project's own rules and the organization-wide ones), then — when every match of the rule
+ * requires `field eq/in values` on a scalar top-level field — under each of those values.
+ * A record looks up its own value of each indexed field (one Map lookup per field), plus the
+ * rules that have no such requirement. The index only narrows; each offered rule still runs its
+ * full compiled predicate, so routing can never change a result.
+ */
+import type { Route } from './compile';
+import { compileGetter } from './fields';
+import type { Getter } from './fields';
+import { lowerIfNeeded } from './literals';
+import type { Source } from './records';
+
+export interface Routable {
+  readonly source: Source;
+  readonly projectId: number | null;
+  readonly route: Route | null;
+}
+
+interface FieldIndex<T> {
+  field: string;
+  get: Getter;
+  byKey: Map<string | number, T[]>;
+}
+
+interface ScopeIndex<T> {
+  unrouted: T[];
+  fields: Array<FieldIndex<T>>;
+}
+
+/** The key a record value is looked up under (mirrors `literalKeys` in compile.ts). */
+export function recordKey(v: unknown): string | number | undefined {
+  switch (typeof v) {
+    case 'string': return lowerIfNeeded(v);
+    case 'number': return v;
+    case 'boolean': return v ? 'true' : 'false';
+    default: return undefined;
+  }
+}
+
+function buildScope<T extends Routable>(rules: readonly T[]): ScopeIndex<T> {
+  const scope: ScopeIndex<T> = { unrouted: [], fields: [] };
+  for (const r of rules) {
+    if (r.route === null) {
+      scope.unrouted.push(r);
+      continue;
+    }
+    let index = scope.fields.find((f) => f.field === r.route?.field);
+    if (index === undefined) {
+      index = { field: r.route.field, get: compileGetter(r.route.field), byKey: new Map() };
+      scope.fields.push(index);
+    }
+    for (const key of r.route.keys) {
+      const list = index.byKey.get(key);
+      if (list === undefined) index.byKey.set(key, [r]);
+      else list.push(r);
+    }
+  }
+  return scope;
+}
+
+export class Router<T extends Routable> {
+  private readonly scopes: Record<Source, { org: ScopeIndex<T>; projects: Map<number, ScopeIndex<T>> }>;
+  private readonly empty: ScopeIndex<T> = { unrouted: [], fields: [] };
+
+  /** `rules` in the order candidates should be offered within one lookup. */
+  constructor(rules: readonly T[]) {
+    const make = (source: Source) => {
+      const mine = rules.filter((r) => r.source === source);
+      const projects = new Map<number, ScopeIndex<T>>();
+      const ids = [...new Set(mine.map((r) => r.projectId).filter((p): p is number => p !== null))];
+      for (const id of ids) projects.set(id, buildScope(mine.filter((r) => r.projectId === id)));
+      return { org: buildScope(mine.filter((r) => r.projectId === null)), projects };
+    };
+    this.scopes = { events: make('events'), flows: make('flows') };
+  }
+
+  /**
+   * Appends to `out` every rule that may match `record` of `projectId`, each at most once, and
+   * returns how many were appended.
+   */
+  collect(source: Source, projectId: number, record: unknown, out: T[]): number {
+    const s = this.scopes[source];
+    const before = out.length;
+    this.collectScope(s.projects.get(projectId) ?? this.empty, record, out);
+    this.collectScope(s.org, record, out);
+    return out.length - before;
+  }
+
+  private collectScope(scope: ScopeIndex<T>, record: unknown, out: T[]): void {
+    for (const r of scope.unrouted) out.push(r);
+    for (const f of scope.fields) {
+      const key = recordKey(f.get(record));
+      if (key === undefined) continue;
+      const list = f.byKey.get(key);
+      if (list !== undefined) for (const r of list) out.push(r);
+    }
+  }
+}

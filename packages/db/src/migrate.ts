@@ -25,6 +25,7 @@ export async function migrate(options: MigrateOptions): Promise<string[]> {
     migrationsTable: 'vigil_migrations',
     checkOrder: true,
     singleTransaction: true,
+    advisoryLockMode: 'wait',
     log: options.log ?? (() => undefined),
     verbose: false,
   });

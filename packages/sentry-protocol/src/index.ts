@@ -4,38 +4,37 @@
  * into `vigil.events.v1` records, native events, and the outcome catalogue.
  */
 
-export { parseDsn, formatDsn, parseProjectId, type Dsn } from './dsn';
-export { extractAuth, PROTOCOL_VERSION, type AuthRequest, type AuthSource, type SentryAuth } from './auth';
+export { parseDsn, formatDsn, parseProjectId, type Dsn } from './auth/dsn';
+export { extractAuth, PROTOCOL_VERSION, type AuthRequest, type AuthSource, type SentryAuth } from './auth/auth';
 export {
   parseEnvelope,
   serializeEnvelope,
-  DEFAULT_MAX_ENVELOPE_BYTES,
-  DEFAULT_MAX_EVENT_BYTES,
   type Envelope,
   type EnvelopeHeader,
   type EnvelopeItem,
   type EnvelopeLimits,
   type EnvelopeSdk,
   type SerializableItem,
-} from './envelope';
-export { decodeStoreBody, type StoreBodyOptions } from './store-body';
+} from './envelope/envelope';
+export { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_EVENT_BYTES } from './limits';
+export { decodeStoreBody, type StoreBodyOptions } from './body/store-body';
 export {
   readBody,
   parseContentEncoding,
   supportedContentEncodings,
   type ContentCoding,
   type ReadBodyOptions,
-} from './decompress';
-export { normalizeSentryEvent, type NormalizeOptions, type SentryEventContext } from './normalize';
+} from './body/decompress';
+export { normalizeSentryEvent, type NormalizeOptions, type SentryEventContext } from './normalize/normalize';
 export {
   parseNativeEvents,
   nativeEventSchema,
   type NativeEventInput,
   type NativeEventsContext,
   type NativeEventsOptions,
-} from './native-events';
-export type { NativeFormat } from './native-framing';
-export type { TimestampOptions } from './timestamp';
+} from './native/native-events';
+export type { NativeFormat } from './native/native-framing';
+export type { TimestampOptions } from './normalize/timestamp';
 export {
   OUTCOMES,
   REASONS,
@@ -48,14 +47,14 @@ export {
   type ReasonCode,
   type ReasonSpec,
   type DataCategory,
-} from './outcomes';
+} from './outcomes/outcomes';
 export {
   ProtocolError,
   isProtocolError,
   type ProtocolErrorBody,
   type ProtocolErrorDetails,
   type ProtocolIssue,
-} from './protocol-error';
+} from './outcomes/protocol-error';
 export {
   EVENT_CLASSES,
   SEVERITIES,

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { extractAuth, type AuthRequest } from './auth';
-import { ProtocolError } from './protocol-error';
-import type { ReasonCode } from './outcomes';
+import { ProtocolError } from '../outcomes/protocol-error';
+import type { ReasonCode } from '../outcomes/outcomes';
 
 const KEY = 'e12d836b15bb49d7bbf99e64295d995b';
 const OTHER = 'ffffffffffffffffffffffffffffffff';

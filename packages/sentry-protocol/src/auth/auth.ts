@@ -1,5 +1,5 @@
 import { parseDsn, isValidPublicKey, type Dsn } from './dsn';
-import { ProtocolError } from './protocol-error';
+import { ProtocolError } from '../outcomes/protocol-error';
 
 /**
  * Where the credential was found. Relay's order and rules: `X-Sentry-Auth`, then

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { formatDsn, parseDsn, parseProjectId } from './dsn';
-import { ProtocolError } from './protocol-error';
+import { ProtocolError } from '../outcomes/protocol-error';
 
 test('parses the DSN forms SDKs are configured with', () => {
   assert.deepEqual(parseDsn('https://0123456789abcdef0123456789abcdef@vigil.example.com/42'), {

@@ -1,4 +1,4 @@
-import { ProtocolError } from './protocol-error';
+import { ProtocolError } from '../outcomes/protocol-error';
 
 /**
  * A Sentry DSN: `http(s)://PUBLIC_KEY@HOST[:PORT][/PATH]/PROJECT_ID`. The legacy secret

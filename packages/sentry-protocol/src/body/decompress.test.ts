@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { parseContentEncoding, readBody, supportedContentEncodings } from './decompress';
-import { ProtocolError } from './protocol-error';
-import type { ReasonCode } from './outcomes';
+import { ProtocolError } from '../outcomes/protocol-error';
+import type { ReasonCode } from '../outcomes/outcomes';
 
 const MiB = 1024 * 1024;
 const text = Buffer.from('{"message":"hello from a compressed body"}');

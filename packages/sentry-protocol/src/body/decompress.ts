@@ -1,7 +1,7 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { ProtocolError } from './protocol-error';
+import { ProtocolError } from '../outcomes/protocol-error';
 
 /**
  * Reading a request body with bounds: `Content-Encoding` gzip, deflate (zlib-wrapped or raw, told

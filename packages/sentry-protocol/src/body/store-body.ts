@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
-import { DEFAULT_MAX_EVENT_BYTES } from './envelope';
-import { ProtocolError } from './protocol-error';
+import { DEFAULT_MAX_EVENT_BYTES } from '../limits';
+import { ProtocolError } from '../outcomes/protocol-error';
 
 /**
  * Bodies of `POST /api/{project_id}/store/`, as Relay decodes them: plain JSON (starts with `{`),

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseEnvelope, serializeEnvelope } from './envelope';
-import { ProtocolError } from './protocol-error';
-import type { ReasonCode } from './outcomes';
+import { ProtocolError } from '../outcomes/protocol-error';
+import type { ReasonCode } from '../outcomes/outcomes';
 
 const HEADER = '{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc","dsn":"https://e12d836b15bb49d7bbf99e64295d995b:@sentry.io/42"}';
 

@@ -1,6 +1,7 @@
-import { parseEventId } from './event-id';
-import { itemCategory, isKnownItemType, type DataCategory } from './outcomes';
-import { ProtocolError } from './protocol-error';
+import { parseEventId } from '../event-id';
+import { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_EVENT_BYTES } from '../limits';
+import { itemCategory, isKnownItemType, type DataCategory } from '../outcomes/outcomes';
+import { ProtocolError } from '../outcomes/protocol-error';
 
 /**
  * Sentry envelopes, parsed with Relay's rules:
@@ -59,8 +60,6 @@ export interface EnvelopeLimits {
   itemLimits?: Readonly<Record<string, number>>;
 }
 
-export const DEFAULT_MAX_ENVELOPE_BYTES = 20 * 1024 * 1024;
-export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 
 /** Items whose payload is (or becomes) one event; bounded by `maxEventBytes`, as in Relay. */
 const EVENT_LIKE = new Set([

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { DEFAULT_MAX_EVENT_BYTES } from './envelope';
-import { generateEventId, parseEventId } from './event-id';
-import { truncateText } from './field-coercion';
-import { ProtocolError, type ProtocolIssue } from './protocol-error';
-import { EVENT_CLASSES, SEVERITIES, type NormalizedEvent } from './record';
-import { normalizeTags } from './tags';
+import { DEFAULT_MAX_EVENT_BYTES } from '../limits';
+import { generateEventId, parseEventId } from '../event-id';
+import { truncateText } from '../normalize/field-coercion';
+import { ProtocolError, type ProtocolIssue } from '../outcomes/protocol-error';
+import { EVENT_CLASSES, SEVERITIES, type NormalizedEvent } from '../record';
+import { normalizeTags } from '../normalize/tags';
 import { splitNativeRecords, type NativeFormat } from './native-framing';
-import { parseNativeTimestamp, resolveTimestamp, type TimestampOptions } from './timestamp';
-import { normalizeIp } from './user-ip';
+import { parseNativeTimestamp, resolveTimestamp, type TimestampOptions } from '../normalize/timestamp';
+import { normalizeIp } from '../normalize/user-ip';
 
 /**
  * Vigil's native events (`POST /api/{project_id}/events/`): security, audit and network events

@@ -1,4 +1,4 @@
-import { ProtocolError } from './protocol-error';
+import { ProtocolError } from '../outcomes/protocol-error';
 
 /**
  * How a native events body splits into records: one JSON object, a JSON array of objects, or

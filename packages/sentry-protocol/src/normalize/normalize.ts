@@ -1,9 +1,9 @@
-import type { SentryAuth } from './auth';
-import type { EnvelopeHeader } from './envelope';
-import { generateEventId, parseEventId } from './event-id';
+import type { SentryAuth } from '../auth/auth';
+import type { EnvelopeHeader } from '../envelope/envelope';
+import { generateEventId, parseEventId } from '../event-id';
 import { field, isObject, nonEmptyText, primitiveText, truncateText } from './field-coercion';
-import { ProtocolError } from './protocol-error';
-import type { NormalizedEvent } from './record';
+import { ProtocolError } from '../outcomes/protocol-error';
+import type { NormalizedEvent } from '../record';
 import { classFromTags, severityFromLevel } from './severity';
 import { normalizeTags } from './tags';
 import { parseSentryTimestamp, resolveTimestamp, type TimestampOptions } from './timestamp';

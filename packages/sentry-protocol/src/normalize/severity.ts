@@ -1,4 +1,4 @@
-import { isEventClass, type EventClass, type Severity } from './record';
+import { isEventClass, type EventClass, type Severity } from '../record';
 
 /** Sentry levels, with the aliases and Python logging numbers Relay accepts. */
 export type SentryLevel = 'fatal' | 'error' | 'warning' | 'info' | 'debug';

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { field, isObject, nonEmptyText, truncateText } from './field-coercion';
-import type { EventUser } from './record';
+import type { EventUser } from '../record';
 
 /**
  * The event's user and which IP address is attributed to them, following Relay:

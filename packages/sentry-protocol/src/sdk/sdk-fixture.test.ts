@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { extractAuth, normalizeSentryEvent, parseEnvelope, readBody } from './index';
+import { extractAuth, normalizeSentryEvent, parseEnvelope, readBody } from '../index';
 
 const dir = new URL('./fixtures/', import.meta.url);
 const body = readFileSync(new URL('node-sdk-exception.envelope', dir));

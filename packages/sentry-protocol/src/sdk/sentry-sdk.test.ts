@@ -20,7 +20,7 @@ import {
   type Envelope,
   type NormalizedEvent,
   type SentryAuth,
-} from './index';
+} from '../index';
 
 const KEY = '0123456789abcdef0123456789abcdef';
 const PROJECT = 42;

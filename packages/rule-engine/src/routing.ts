@@ -91,10 +91,30 @@ export class Router<T extends Routable> {
   private collectScope(scope: ScopeIndex<T>, record: unknown, out: T[]): void {
     for (const r of scope.unrouted) out.push(r);
     for (const f of scope.fields) {
-      const key = recordKey(f.get(record));
-      if (key === undefined) continue;
-      const list = f.byKey.get(key);
-      if (list !== undefined) for (const r of list) out.push(r);
+      const value = f.get(record);
+      const key = recordKey(value);
+      if (key !== undefined) {
+        const list = f.byKey.get(key);
+        if (list !== undefined) for (const r of list) out.push(r);
+      } else if (Array.isArray(value)) {
+        this.collectElements(f, value, out);
+      }
+    }
+  }
+
+  /** A malformed record with an array where a scalar belongs: offer rules of any element, once. */
+  private collectElements(f: FieldIndex<T>, values: unknown[], out: T[]): void {
+    const seen = new Set<T>();
+    for (const v of values) {
+      const key = recordKey(v);
+      const list = key === undefined ? undefined : f.byKey.get(key);
+      if (list === undefined) continue;
+      for (const r of list) {
+        if (!seen.has(r)) {
+          seen.add(r);
+          out.push(r);
+        }
+      }
     }
   }
 }

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { parseAllDocuments, YAMLParseError } from 'yaml';
-import { conditionSchema, forEachFieldTest, LIMITS, operatorOf, TEXT_OPERATORS, treeSize } from './condition';
-import type { Condition, FieldCondition } from './condition';
+import { conditionSchema, forEachFieldTest, LIMITS, OPERATORS, TEXT_OPERATORS, treeSize } from './condition';
+import type { Condition, FieldCondition, Operator } from './condition';
 import { parseDuration } from './duration';
 import { fieldPathProblem, isNumericField } from './fields';
 import { protocolNumber } from './literals';
@@ -105,12 +105,15 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 type Path = Array<string | number>;
 
 function checkFieldTest(source: Source, t: FieldCondition, path: Path, add: (path: Path, message: string) => void): void {
+  if (typeof t.field !== 'string') return;
   const problem = fieldPathProblem(source, t.field);
   if (problem !== null) {
     add([...path, 'field'], problem);
     return;
   }
-  const op = operatorOf(t);
+  const ops = OPERATORS.filter((o) => t[o] !== undefined);
+  if (ops.length !== 1) return;
+  const op = ops[0] as Operator;
   if (!isNumericField(source, t.field)) return;
   if (op === 'cidr' || (TEXT_OPERATORS.has(op) && op !== 'eq' && op !== 'neq' && op !== 'in')) {
     add([...path, op], `'${t.field}' is a number; '${op}' applies to text and addresses`);
@@ -229,7 +232,11 @@ function decodeText(text: string): ParseResult<unknown[]> {
     }
   }
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, value: list.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown) };
+  try {
+    return { ok: true, value: list.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown) };
+  } catch (err) {
+    return { ok: false, issues: [{ path: '', message: (err as Error).message }] };
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
@@ -179,4 +180,32 @@ test('a timeout signal also ends in body_read_failed', async () => {
   const keepAlive = setTimeout(() => {}, 5000);
   await rejects(readBody(stalled, { maxDecompressedBytes: 100, signal: AbortSignal.timeout(20) }), 'body_read_failed');
   clearTimeout(keepAlive);
+});
+
+test('bodies past the synchronous bound are decoded off the main thread, still bounded', async () => {
+  const body = Buffer.alloc(3 * MiB, 'z');
+  for (const [encoding, encoded] of [
+    ['gzip', zlib.gzipSync(body)],
+    ['deflate', zlib.deflateRawSync(body)],
+    ['br', zlib.brotliCompressSync(body)],
+  ] as const) {
+    assert.deepEqual(await readBody(encoded, { contentEncoding: encoding, maxDecompressedBytes: 20 * MiB }), body, encoding);
+    const error = await rejects(readBody(encoded, { contentEncoding: encoding, maxDecompressedBytes: 2 * MiB }), 'payload_too_large');
+    assert.equal(error.details.limit, 'decompressed');
+  }
+});
+
+test('large compressed streams are decoded as they arrive', async () => {
+  // Random bytes do not compress, so the compressed body is well past the one-shot size.
+  const body = randomBytes(300 * 1024);
+  for (const [encoding, encoded] of [
+    ['gzip', zlib.gzipSync(body)],
+    ['deflate', zlib.deflateSync(body)],
+    ['deflate', zlib.deflateRawSync(body)],
+    ['br', zlib.brotliCompressSync(body)],
+  ] as const) {
+    assert.ok(encoded.length > 128 * 1024, `${encoding} body is ${encoded.length} bytes`);
+    const decoded = await readBody(counted(encoded, 16 * 1024).stream, { contentEncoding: encoding, maxDecompressedBytes: MiB });
+    assert.deepEqual(decoded, body, encoding);
+  }
 });

@@ -1,14 +1,15 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { ProtocolError } from '../outcomes/protocol-error';
 
 /**
  * Reading a request body with bounds: `Content-Encoding` gzip, deflate (zlib-wrapped or raw, told
- * apart by the first two bytes as browsers do), br, and zstd where this Node has it. Both the bytes
- * read and the bytes produced are counted while streaming; the moment either bound is passed the
- * pipeline is torn down and `payload_too_large` is thrown, so a zip bomb costs at most the limit in
- * memory and a few milliseconds of CPU.
+ * apart by the first two bytes as browsers do), br, and zstd where this Node has it. The bytes read
+ * are counted as they arrive; the bytes produced are counted while decoding, and the moment either
+ * bound is passed decoding stops and `payload_too_large` is thrown, so a zip bomb costs at most the
+ * limit in memory and milliseconds of CPU.
  */
 
 export type ContentCoding = 'gzip' | 'deflate' | 'br' | 'zstd';
@@ -70,6 +71,13 @@ export interface ReadBodyOptions {
 }
 
 /**
+ * Compressed bodies up to this size are read whole and decoded in one call (one thread-pool trip,
+ * still bounded by `maxOutputLength`); larger ones are decoded while they arrive, so a bomb is
+ * refused before the rest of it is even read.
+ */
+const ONE_SHOT_MAX_BYTES = 64 * 1024;
+
+/**
  * Reads and decodes a body from a request stream or a buffer.
  *
  * On failure a stream input is left paused and not destroyed: the caller answers (413, 400…) and
@@ -79,20 +87,150 @@ export async function readBody(input: Readable | Uint8Array, options: ReadBodyOp
   const codings = parseContentEncoding(options.contentEncoding);
   const maxOut = options.maxDecompressedBytes;
   const maxIn = options.maxCompressedBytes ?? maxOut;
-
-  if (input instanceof Uint8Array) {
-    const buffer = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    if (buffer.length > maxIn) throw tooLarge('compressed', maxIn);
-    if (codings.length === 0) {
-      if (buffer.length > maxOut) throw tooLarge('decompressed', maxOut);
-      return buffer;
+  const abort = options.signal === undefined ? null : aborted(options.signal);
+  abort?.catch(() => {});
+  let reader: ChunkReader | null = null;
+  try {
+    if (input instanceof Uint8Array) {
+      const buffer = asBuffer(input);
+      if (buffer.length > maxIn) throw tooLarge('compressed', maxIn);
+      return await settle(decodeWhole(buffer, codings, maxOut), abort);
     }
+    reader = new ChunkReader(input, maxIn, abort);
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    for (;;) {
+      const chunk = await reader.next();
+      if (chunk === null) return await settle(decodeWhole(concat(head, headBytes), codings, maxOut), abort);
+      head.push(chunk);
+      headBytes += chunk.length;
+      if (codings.length === 0 && headBytes > maxOut) throw tooLarge('decompressed', maxOut);
+      if (codings.length > 0 && headBytes > ONE_SHOT_MAX_BYTES) break;
+    }
+    return await settle(decodeStreaming(head, reader, codings, maxOut, options.signal), abort);
+  } catch (error) {
+    if (error instanceof ProtocolError) throw error;
+    if (options.signal?.aborted === true || isAbort(error)) {
+      throw new ProtocolError('body_read_failed', 'reading the body was aborted', {}, { cause: error });
+    }
+    throw new ProtocolError('invalid_compression', `invalid ${codings.join(', ')} body`, {}, { cause: error });
+  } finally {
+    reader?.release();
+  }
+}
+
+/** Pulls chunks from a stream, enforcing the compressed-size bound and honouring the abort. */
+class ChunkReader {
+  private readonly iterator: AsyncIterator<Buffer | string>;
+  private total = 0;
+
+  constructor(
+    input: Readable,
+    private readonly maxIn: number,
+    private readonly abort: Promise<never> | null,
+  ) {
+    this.iterator = input.iterator({ destroyOnReturn: false });
   }
 
+  async next(): Promise<Buffer | null> {
+    let result: IteratorResult<Buffer | string>;
+    try {
+      result = await settle(this.iterator.next(), this.abort);
+    } catch (error) {
+      if (isAbort(error)) throw error;
+      throw new ProtocolError('body_read_failed', undefined, {}, { cause: error });
+    }
+    if (result.done === true) return null;
+    const chunk = typeof result.value === 'string' ? Buffer.from(result.value) : result.value;
+    this.total += chunk.length;
+    if (this.total > this.maxIn) throw tooLarge('compressed', this.maxIn);
+    return chunk;
+  }
+
+  /** Stops listening to the stream without destroying it. */
+  release(): void {
+    this.iterator.return?.().catch(() => {});
+  }
+}
+
+type OneShot = { sync: (buffer: Buffer, options: zlib.ZlibOptions) => Buffer; async: (buffer: Buffer, options: zlib.ZlibOptions) => Promise<Buffer> };
+
+const inflateAsync = promisify(zlib.inflate);
+const inflateRawAsync = promisify(zlib.inflateRaw);
+const zstd = zlib as unknown as {
+  zstdDecompressSync?: (buffer: Buffer, options: object) => Buffer;
+  zstdDecompress?: (buffer: Buffer, options: object, callback: (error: Error | null, result: Buffer) => void) => void;
+};
+
+const ONE_SHOT: Partial<Record<ContentCoding, OneShot>> = {
+  gzip: { sync: zlib.gunzipSync, async: promisify(zlib.gunzip) },
+  br: {
+    sync: zlib.brotliDecompressSync,
+    async: promisify(zlib.brotliDecompress) as (buffer: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>,
+  },
+  deflate: {
+    sync: (buffer, options) => (isZlibHeader(buffer) ? zlib.inflateSync(buffer, options) : zlib.inflateRawSync(buffer, options)),
+    async: (buffer, options) => (isZlibHeader(buffer) ? inflateAsync(buffer, options) : inflateRawAsync(buffer, options)),
+  },
+  ...(typeof zstd.zstdDecompressSync === 'function' && typeof zstd.zstdDecompress === 'function'
+    ? {
+        zstd: {
+          sync: zstd.zstdDecompressSync.bind(zlib),
+          async: promisify(zstd.zstdDecompress.bind(zlib)) as (buffer: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>,
+        },
+      }
+    : {}),
+};
+
+/**
+ * Small outputs are decoded synchronously (a few microseconds, against a thread-pool round trip of
+ * a few hundred); the synchronous attempt stops at this many bytes, so it blocks the event loop for
+ * at most about a millisecond, and a larger body is decoded again off the main thread.
+ */
+const SYNC_MAX_OUTPUT = 1024 * 1024;
+
+async function decodeWhole(buffer: Buffer, codings: readonly ContentCoding[], maxOut: number): Promise<Buffer> {
+  let out = buffer;
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const decoder = ONE_SHOT[codings[i] as ContentCoding];
+    if (decoder === undefined) throw new ProtocolError('unsupported_content_encoding');
+    const syncMax = Math.min(maxOut, SYNC_MAX_OUTPUT);
+    try {
+      out = decoder.sync(out, { maxOutputLength: syncMax, chunkSize: CHUNK_SIZE });
+      continue;
+    } catch (error) {
+      if (!isOutputTooLarge(error)) throw error;
+      if (syncMax === maxOut) throw tooLarge('decompressed', maxOut);
+    }
+    try {
+      out = await decoder.async(out, { maxOutputLength: maxOut, chunkSize: CHUNK_SIZE });
+    } catch (error) {
+      throw isOutputTooLarge(error) ? tooLarge('decompressed', maxOut) : error;
+    }
+  }
+  if (out.length > maxOut) throw tooLarge('decompressed', maxOut);
+  return out;
+}
+
+function isOutputTooLarge(error: unknown): boolean {
+  return error instanceof RangeError && (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+}
+
+async function decodeStreaming(
+  head: Buffer[],
+  reader: ChunkReader,
+  codings: readonly ContentCoding[],
+  maxOut: number,
+  signal: AbortSignal | undefined,
+): Promise<Buffer> {
+  async function* source(): AsyncGenerator<Buffer> {
+    yield* head.splice(0);
+    for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) yield chunk;
+  }
   const chunks: Buffer[] = [];
   let total = 0;
-  const collect = async (source: AsyncIterable<Buffer>): Promise<void> => {
-    for await (const chunk of source) {
+  const collect = async (decoded: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of decoded) {
       total += chunk.length;
       if (total > maxOut) throw tooLarge('decompressed', maxOut);
       chunks.push(chunk);
@@ -102,47 +240,17 @@ export async function readBody(input: Readable | Uint8Array, options: ReadBodyOp
     .slice()
     .reverse()
     .map((coding) => (DECODERS[coding] as DecoderFactory)());
-
   try {
-    const source = readSource(input, maxIn);
-    const signal = options.signal === undefined ? {} : { signal: options.signal };
-    const done =
-      decoders.length === 0
-        ? pipeline(source, collect, signal)
-        : pipeline(source, ...(decoders as [Transform]), collect, signal);
-    // A source waiting on a silent stream does not notice the abort, so the abort itself settles.
-    await (options.signal === undefined ? done : Promise.race([done, aborted(options.signal)]));
-  } catch (error) {
+    await pipeline(source, ...(decoders as [Transform]), collect, signal === undefined ? {} : { signal });
+  } finally {
     for (const decoder of decoders) decoder.destroy();
-    if (error instanceof ProtocolError) throw error;
-    if (options.signal?.aborted === true || isAbort(error)) {
-      throw new ProtocolError('body_read_failed', 'reading the body was aborted', {}, { cause: error });
-    }
-    throw new ProtocolError('invalid_compression', `invalid ${codings.join(', ')} body`, {}, { cause: error });
   }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+  return concat(chunks, total);
 }
 
-async function* readSource(input: Readable | Uint8Array, maxIn: number): AsyncGenerator<Buffer> {
-  if (input instanceof Uint8Array) {
-    yield Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    return;
-  }
-  let total = 0;
-  const iterator: AsyncIterable<Buffer | string> = {
-    [Symbol.asyncIterator]: () => input.iterator({ destroyOnReturn: false }),
-  };
-  try {
-    for await (const raw of iterator) {
-      const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-      total += chunk.length;
-      if (total > maxIn) throw tooLarge('compressed', maxIn);
-      yield chunk;
-    }
-  } catch (error) {
-    if (error instanceof ProtocolError || isAbort(error)) throw error;
-    throw new ProtocolError('body_read_failed', undefined, {}, { cause: error });
-  }
+/** Resolves with `promise`, unless the abort settles first. */
+function settle<T>(promise: Promise<T>, abort: Promise<never> | null): Promise<T> {
+  return abort === null ? promise : Promise.race([promise, abort]);
 }
 
 function aborted(signal: AbortSignal): Promise<never> {
@@ -153,13 +261,21 @@ function aborted(signal: AbortSignal): Promise<never> {
   });
 }
 
+function asBuffer(input: Uint8Array): Buffer {
+  return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+}
+
+function concat(chunks: Buffer[], total: number): Buffer {
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+}
+
 function tooLarge(limit: 'compressed' | 'decompressed', limitValue: number): ProtocolError {
   const what = limit === 'compressed' ? 'request body' : 'decompressed body';
   return new ProtocolError('payload_too_large', `${what} exceeds ${limitValue} bytes`, { limit, limitValue });
 }
 
 function isAbort(error: unknown): boolean {
-  return error instanceof Error && error.name === 'AbortError';
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }
 
 /** Zlib-wrapped deflate starts with CMF/FLG: method 8, window ≤ 32 KiB, header checksum. */

@@ -20,8 +20,14 @@ import { normalizeIp } from '../normalize/user-ip';
 
 const MAX_MESSAGE = 8192;
 
-const timestampSchema = z.union([z.number(), z.string()]).refine((value) => parseNativeTimestamp(value) !== null, {
-  error: 'expected an RFC 3339 date-time or epoch seconds/milliseconds',
+/** Parsed once, here: the output is epoch milliseconds. */
+const timestampSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const ms = parseNativeTimestamp(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: 'expected an RFC 3339 date-time or epoch seconds/milliseconds' });
+    return z.NEVER;
+  }
+  return ms;
 });
 
 export const nativeEventSchema = z.strictObject({
@@ -140,13 +146,12 @@ function toRecord(
   clientIp: string | null,
   options: TimestampOptions,
 ): NormalizedEvent {
-  const eventMs = data.timestamp === undefined ? null : parseNativeTimestamp(data.timestamp);
   const user = data.user ?? null;
   const message = data.message === undefined || data.message === null || data.message === '' ? null : data.message;
   return {
     event_id: (data.event_id === undefined ? null : parseEventId(data.event_id)) ?? generateEventId(),
     project_id: ctx.projectId,
-    timestamp_ms: resolveTimestamp(eventMs, ctx.receivedAtMs, null, options),
+    timestamp_ms: resolveTimestamp(data.timestamp ?? null, ctx.receivedAtMs, null, options),
     received_at_ms: ctx.receivedAtMs,
     source: 'native',
     class: data.class,

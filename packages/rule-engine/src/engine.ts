@@ -321,7 +321,9 @@ export class RuleEngine {
   private forgettable(slot: Slot, g: GroupState, horizon: number): boolean {
     if (g.win !== null && slot.spec !== null) {
       const { windowMs, bucketMs } = slot.spec.geometry;
-      return g.win.clock + Math.max(windowMs, slot.spec.spacing * bucketMs) + bucketMs < horizon;
+      const lastFired = g.win.fired[g.win.fired.length - 1];
+      return g.win.clock + windowMs + bucketMs < horizon
+        && (lastFired === undefined || (lastFired + slot.spec.spacing + 1) * bucketMs <= horizon);
     }
     if (g.fired !== null) {
       const keepAfter = horizon - slot.compiled.suppressMs;

@@ -5,7 +5,7 @@
 export const DROP_REASONS = {
   too_short: { unit: 'datagram', text: 'shorter than the header of its version' },
   unknown_version: { unit: 'datagram', text: 'version is not 5, 9 or 10' },
-  bad_record_count: { unit: 'datagram', text: 'NetFlow v5 record count is 0, over 30 or needs more bytes than the datagram has' },
+  bad_record_count: { unit: 'datagram', text: 'NetFlow v5 record count is 0 or needs more bytes than the datagram has' },
   message_length_mismatch: { unit: 'datagram', text: 'IPFIX message length is below 16 or beyond the datagram' },
   domain_limit: { unit: 'datagram', text: 'exporter already has the maximum number of observation domains tracked' },
   internal_error: { unit: 'datagram', text: 'unexpected decoder failure (a bug); the datagram was skipped' },

@@ -5,7 +5,7 @@
  * everything after `tags.`, so Sentry keys such as `browser.name` work), `user.<id|email|username|
  * ip_address>` and `attributes.<a>.<b>…` (dot-separated; numeric segments index arrays).
  */
-import type { Source } from './records';
+import type { Source } from '../records';
 
 export type Getter = (record: unknown) => unknown;
 

@@ -9,7 +9,7 @@
  * - on the `protocol` flow field, the names tcp, udp, icmp, icmpv6, gre, esp, ah and sctp stand for
  *   their IANA numbers.
  */
-import type { Scalar } from './condition';
+import type { Scalar } from '../rule/condition';
 
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, icmpv6: 58, 'ipv6-icmp': 58, sctp: 132 };
 

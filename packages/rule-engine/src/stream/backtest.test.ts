@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backtest } from './backtest';
 import { createEngine } from './engine';
-import { event, rule, T0 } from './fixtures';
-import type { EventRecord } from './records';
-import { RuleValidationError } from './schema';
+import { event, rule, T0 } from '../testing/fixtures';
+import type { EventRecord } from '../records';
+import { RuleValidationError } from '../rule/schema';
 
 const r = rule({
   id: 'bf', name: 'Brute force', project_id: 1, source: 'events', severity: 'high',

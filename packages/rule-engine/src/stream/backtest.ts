@@ -7,9 +7,9 @@ import type { Alert } from './alert';
 import { RuleEngine } from './engine';
 import type { EngineOptions } from './engine';
 import type { RuleCounters } from './detect';
-import type { InputRecord } from './records';
-import type { Rule } from './schema';
-import { RuleValidationError } from './schema';
+import type { InputRecord } from '../records';
+import type { Rule } from '../rule/schema';
+import { RuleValidationError } from '../rule/schema';
 
 export interface BacktestOptions extends Omit<EngineOptions, 'trackChanges'> {
   /** Stop reading once this many alerts were raised (default 1,000); `truncated` then is true. */

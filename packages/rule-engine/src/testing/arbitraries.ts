@@ -4,7 +4,7 @@
  * closures against. Not part of the public API.
  */
 import fc from 'fast-check';
-import type { Condition, FieldCondition, Scalar } from './condition';
+import type { Condition, FieldCondition, Scalar } from '../rule/condition';
 
 export const FIELDS = ['type', 'message', 'client_ip', 'fingerprint', 'tags.x', 'tags.a.b', 'tags.constructor', 'user.email', 'attributes.a.b', 'attributes.n', 'attributes.list.1', 'environment'] as const;
 

@@ -5,7 +5,7 @@
  * addresses, counted with the Space-Saving algorithm over a bounded table of 16 entries since the
  * group's previous alert or since it was last idle (no bucket left in any open window).
  */
-import type { EventRecord, FlowRecord, Source } from './records';
+import type { EventRecord, FlowRecord, Source } from '../records';
 
 export const TRACKED_TOP = 16;
 export const REPORTED_TOP = 5;

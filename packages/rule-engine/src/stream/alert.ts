@@ -12,10 +12,10 @@
  * inserts idempotent across replays and restarts.
  */
 import { createHash } from 'node:crypto';
-import { formatDuration, parseDuration } from './duration';
+import { formatDuration, parseDuration } from '../rule/duration';
 import type { Evidence } from './evidence';
-import type { Severity } from './records';
-import type { AggregateFunction, Rule } from './schema';
+import type { Severity } from '../records';
+import type { AggregateFunction, Rule } from '../rule/schema';
 
 export type GroupValue = string | number | boolean | null;
 

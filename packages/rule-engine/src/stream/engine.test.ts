@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import type { Alert } from './alert';
 import { createEngine } from './engine';
 import type { EngineOptions } from './engine';
-import { event, flow, rule, T0 } from './fixtures';
-import type { EventRecord, InputRecord, Source } from './records';
+import { event, flow, rule, T0 } from '../testing/fixtures';
+import type { EventRecord, InputRecord, Source } from '../records';
 import type { StateEntry } from './state';
 
 const bruteForce = rule({

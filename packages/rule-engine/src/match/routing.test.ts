@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { conditionArb, recordArb } from './arbitraries';
+import { conditionArb, recordArb } from '../testing/arbitraries';
 import { compileRule, requiredRoute } from './compile';
 import type { CompiledRule } from './compile';
-import type { Condition } from './condition';
-import { event } from './fixtures';
+import type { Condition } from '../rule/condition';
+import { event } from '../testing/fixtures';
 import { Router } from './routing';
 
 interface Entry { id: string; source: 'events' | 'flows'; projectId: number | null; route: CompiledRule['route']; compiled: CompiledRule }

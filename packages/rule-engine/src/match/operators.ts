@@ -5,9 +5,9 @@
  * and `neq` (which is exactly `not eq`).
  */
 import { compileCidrs } from './cidr';
-import { operatorOf } from './condition';
-import type { FieldCondition, Scalar, TextList } from './condition';
-import { compileGetter } from './fields';
+import { operatorOf } from '../rule/condition';
+import type { FieldCondition, Scalar, TextList } from '../rule/condition';
+import { compileGetter } from '../rule/fields';
 import { asNumber, equalsIgnoreCase, literalSet, lowerIfNeeded, scalarInSet } from './literals';
 
 export type Predicate = (record: unknown) => boolean;

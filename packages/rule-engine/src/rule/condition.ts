@@ -10,7 +10,7 @@
  * startswith, endswith, regex) ignore case unless `"case_sensitive": true`.
  */
 import { z } from 'zod';
-import { parseNetwork } from './cidr';
+import { parseNetwork } from '../match/cidr';
 
 export type Scalar = string | number | boolean | null;
 export type TextList = string | string[];

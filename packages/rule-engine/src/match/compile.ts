@@ -5,19 +5,19 @@
  * tree per record.
  */
 import { createHash } from 'node:crypto';
-import { isAll, isAny, isNot, operatorOf } from './condition';
-import type { Condition, FieldCondition, Scalar } from './condition';
-import { parseDuration } from './duration';
-import { compileGetter, SCALAR_TOP_LEVEL } from './fields';
-import type { Getter } from './fields';
+import { isAll, isAny, isNot, operatorOf } from '../rule/condition';
+import type { Condition, FieldCondition, Scalar } from '../rule/condition';
+import { parseDuration } from '../rule/duration';
+import { compileGetter, SCALAR_TOP_LEVEL } from '../rule/fields';
+import type { Getter } from '../rule/fields';
 import { asNumber, protocolNumber } from './literals';
 import { compileFieldTest, fieldTestCost } from './operators';
 import type { Predicate } from './operators';
-import type { Source } from './records';
-import { RuleValidationError, validateRule } from './schema';
-import type { AggregateFunction, Rule } from './schema';
-import { windowGeometry } from './window';
-import type { WindowGeometry } from './window';
+import type { Source } from '../records';
+import { RuleValidationError, validateRule } from '../rule/schema';
+import type { AggregateFunction, Rule } from '../rule/schema';
+import { windowGeometry } from '../stream/window';
+import type { WindowGeometry } from '../stream/window';
 
 /** Index keys a record must produce at `field` for the rule to possibly match. */
 export interface Route {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { conditionArb, recordArb, referenceMatch } from './arbitraries';
+import { conditionArb, recordArb, referenceMatch } from '../testing/arbitraries';
 import { compileRule } from './compile';
-import type { Condition } from './condition';
-import { event, flow } from './fixtures';
-import type { InputRecord, Source } from './records';
+import type { Condition } from '../rule/condition';
+import { event, flow } from '../testing/fixtures';
+import type { InputRecord, Source } from '../records';
 
 function matcher(match: Condition, source: Source = 'events'): (r: InputRecord) => boolean {
   return compileRule({

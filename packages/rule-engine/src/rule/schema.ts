@@ -9,8 +9,8 @@ import { conditionSchema, forEachFieldTest, LIMITS, OPERATORS, TEXT_OPERATORS, t
 import type { Condition, FieldCondition, Operator } from './condition';
 import { parseDuration } from './duration';
 import { fieldPathProblem, isNumericField } from './fields';
-import { protocolNumber } from './literals';
-import type { Source } from './records';
+import { protocolNumber } from '../match/literals';
+import type { Source } from '../records';
 
 export const MAX_GROUP_BY = 3;
 const WINDOW_MIN_MS = 1_000;

@@ -2,9 +2,9 @@
  * Record builders for the tests and benchmarks: complete, valid event and flow records with
  * overridable fields. Not part of the public API.
  */
-import type { EventRecord, FlowRecord } from './records';
-import { parseRule } from './schema';
-import type { Rule } from './schema';
+import type { EventRecord, FlowRecord } from '../records';
+import { parseRule } from '../rule/schema';
+import type { Rule } from '../rule/schema';
 
 export const T0 = 1_700_000_000_000;
 

@@ -11,11 +11,11 @@
  */
 import type { Alert, GroupValue } from './alert';
 import { aggregateSummary, alertId, alertTitle, recordSummary, recordWindowIdentity, windowIdentity } from './alert';
-import type { CompiledRule } from './compile';
+import type { CompiledRule } from '../match/compile';
 import { newEvidence, noteEvent, noteFlow, recordEvidence, resetTops, windowEvidence } from './evidence';
-import { asNumber } from './literals';
-import type { EventRecord, FlowRecord, InputRecord, Source } from './records';
-import { recordIdentity } from './records';
+import { asNumber } from '../match/literals';
+import type { EventRecord, FlowRecord, InputRecord, Source } from '../records';
+import { recordIdentity } from '../records';
 import type { GroupState } from './state';
 import { addDistinct, addToBucket, advanceClock, crossingAfterAdd, isLate, markFired, newWindowState, SUPPRESSED, windowTotals } from './window';
 import type { DistinctValue, WindowSpec } from './window';

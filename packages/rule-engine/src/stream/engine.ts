@@ -14,13 +14,13 @@
  *   so forgetting never changes a result.
  */
 import type { Alert } from './alert';
-import { compileRule, ruleFingerprint } from './compile';
-import type { CompiledRule } from './compile';
-import type { EventRecord, FlowRecord, InputRecord, Source } from './records';
-import { eventTime } from './records';
-import { Router } from './routing';
-import type { Rule, RuleIssue } from './schema';
-import { RuleValidationError } from './schema';
+import { compileRule, ruleFingerprint } from '../match/compile';
+import type { CompiledRule } from '../match/compile';
+import type { EventRecord, FlowRecord, InputRecord, Source } from '../records';
+import { eventTime } from '../records';
+import { Router } from '../match/routing';
+import type { Rule, RuleIssue } from '../rule/schema';
+import { RuleValidationError } from '../rule/schema';
 import type { GroupState, StateEntry, StreamClock } from './state';
 import { clockEntryKey, deserializeGroup, groupEntryKey, serializeClock, serializeGroup } from './state';
 import { evaluateAggregate, evaluateSingle } from './detect';

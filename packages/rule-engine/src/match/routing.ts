@@ -7,10 +7,10 @@
  * full compiled predicate, so routing can never change a result.
  */
 import type { Route } from './compile';
-import { compileGetter } from './fields';
-import type { Getter } from './fields';
+import { compileGetter } from '../rule/fields';
+import type { Getter } from '../rule/fields';
 import { lowerIfNeeded } from './literals';
-import type { Source } from './records';
+import type { Source } from '../records';
 
 export interface Routable {
   readonly source: Source;

@@ -9,7 +9,7 @@
 import type { GroupValue } from './alert';
 import { newEvidence } from './evidence';
 import type { EvidenceState } from './evidence';
-import type { Source } from './records';
+import type { Source } from '../records';
 import type { DistinctValue, WindowState } from './window';
 
 export interface GroupState {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Alert } from './alert';
+import type { Alert } from '../stream/alert';
 import { defaultRulePack } from './default-pack';
-import { createEngine } from './engine';
-import { event, flow, T0 } from './fixtures';
-import type { EventRecord, FlowRecord } from './records';
+import { createEngine } from '../stream/engine';
+import { event, flow, T0 } from '../testing/fixtures';
+import type { EventRecord, FlowRecord } from '../records';
 import { parseRules, RuleValidationError } from './schema';
 
 function engineFor(projectId: number | null, blocklist?: string[]) {

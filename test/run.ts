@@ -5,7 +5,7 @@
  * Arguments filter test files by substring: `npm test -- packages/db`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,8 @@ if (files.length === 0) {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'vigil-test-'));
+// PostgreSQL runs as an unprivileged user when we are root; it must be able to reach its data directory.
+chmodSync(dataDir, 0o755);
 const cacheDir = process.env.VIGIL_CACHE_DIR ?? join(homedir(), '.cache', 'vigil');
 const t0 = Date.now();
 const stack = await startStack({

@@ -72,7 +72,8 @@ export function extractAuth(request: AuthRequest): SentryAuth {
   }
 
   if (found.length > 1) {
-    throw new ProtocolError('multiple_auth', `multiple authorization payloads detected (${found.map((f) => f.source).join(', ')})`);
+    const sources = found.map((f) => f.source).join(', ');
+    throw new ProtocolError('multiple_auth', `multiple authorization payloads detected (${sources})`);
   }
 
   const dsn = request.envelopeDsn == null ? null : parseEnvelopeDsn(request.envelopeDsn);
@@ -86,7 +87,13 @@ export function extractAuth(request: AuthRequest): SentryAuth {
   const only = found[0];
   if (only === undefined) {
     if (dsn === null) throw new ProtocolError('missing_auth');
-    return { publicKey: dsn.publicKey, source: 'envelope_dsn', projectId: request.projectId, version: PROTOCOL_VERSION, client: null };
+    return {
+      publicKey: dsn.publicKey,
+      source: 'envelope_dsn',
+      projectId: request.projectId,
+      version: PROTOCOL_VERSION,
+      client: null,
+    };
   }
 
   const auth = authFromPairs(only.source, only.pairs, request.projectId);

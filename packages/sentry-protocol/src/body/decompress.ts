@@ -71,9 +71,9 @@ export interface ReadBodyOptions {
 }
 
 /**
- * Compressed bodies up to this size are read whole and decoded in one call (one thread-pool trip,
- * still bounded by `maxOutputLength`); larger ones are decoded while they arrive, so a bomb is
- * refused before the rest of it is even read.
+ * Compressed bodies up to this size are read whole and decoded in one call (bounded by
+ * `maxOutputLength`); larger ones are decoded while they arrive, so a bomb is refused before the
+ * rest of it is even read.
  */
 const ONE_SHOT_MAX_BYTES = 64 * 1024;
 
@@ -87,8 +87,8 @@ export async function readBody(input: Readable | Uint8Array, options: ReadBodyOp
   const codings = parseContentEncoding(options.contentEncoding);
   const maxOut = options.maxDecompressedBytes;
   const maxIn = options.maxCompressedBytes ?? maxOut;
-  const abort = options.signal === undefined ? null : aborted(options.signal);
-  abort?.catch(() => {});
+  const abortWatch = options.signal === undefined ? null : watchAbort(options.signal);
+  const abort = abortWatch?.promise ?? null;
   let reader: ChunkReader | null = null;
   try {
     if (input instanceof Uint8Array) {
@@ -116,6 +116,7 @@ export async function readBody(input: Readable | Uint8Array, options: ReadBodyOp
     throw new ProtocolError('invalid_compression', `invalid ${codings.join(', ')} body`, {}, { cause: error });
   } finally {
     reader?.release();
+    abortWatch?.dispose();
   }
 }
 
@@ -153,7 +154,12 @@ class ChunkReader {
   }
 }
 
-type OneShot = { sync: (buffer: Buffer, options: zlib.ZlibOptions) => Buffer; async: (buffer: Buffer, options: zlib.ZlibOptions) => Promise<Buffer> };
+type AsyncDecode = (buffer: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>;
+
+interface OneShot {
+  sync: (buffer: Buffer, options: zlib.ZlibOptions) => Buffer;
+  async: AsyncDecode;
+}
 
 const inflateAsync = promisify(zlib.inflate);
 const inflateRawAsync = promisify(zlib.inflateRaw);
@@ -166,17 +172,19 @@ const ONE_SHOT: Partial<Record<ContentCoding, OneShot>> = {
   gzip: { sync: zlib.gunzipSync, async: promisify(zlib.gunzip) },
   br: {
     sync: zlib.brotliDecompressSync,
-    async: promisify(zlib.brotliDecompress) as (buffer: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>,
+    async: promisify(zlib.brotliDecompress) as AsyncDecode,
   },
   deflate: {
-    sync: (buffer, options) => (isZlibHeader(buffer) ? zlib.inflateSync(buffer, options) : zlib.inflateRawSync(buffer, options)),
-    async: (buffer, options) => (isZlibHeader(buffer) ? inflateAsync(buffer, options) : inflateRawAsync(buffer, options)),
+    sync: (buffer, options) =>
+      isZlibHeader(buffer) ? zlib.inflateSync(buffer, options) : zlib.inflateRawSync(buffer, options),
+    async: (buffer, options) =>
+      isZlibHeader(buffer) ? inflateAsync(buffer, options) : inflateRawAsync(buffer, options),
   },
   ...(typeof zstd.zstdDecompressSync === 'function' && typeof zstd.zstdDecompress === 'function'
     ? {
         zstd: {
           sync: zstd.zstdDecompressSync.bind(zlib),
-          async: promisify(zstd.zstdDecompress.bind(zlib)) as (buffer: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>,
+          async: promisify(zstd.zstdDecompress.bind(zlib)) as AsyncDecode,
         },
       }
     : {}),
@@ -253,12 +261,25 @@ function settle<T>(promise: Promise<T>, abort: Promise<never> | null): Promise<T
   return abort === null ? promise : Promise.race([promise, abort]);
 }
 
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const fail = (): void => reject(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
+/** A promise that rejects when the signal aborts, and a way to stop listening. */
+function watchAbort(signal: AbortSignal): { promise: Promise<never>; dispose: () => void } {
+  let listener: (() => void) | null = null;
+  const promise = new Promise<never>((_, reject) => {
+    const fail = (): void =>
+      reject(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
     if (signal.aborted) fail();
-    else signal.addEventListener('abort', fail, { once: true });
+    else {
+      listener = fail;
+      signal.addEventListener('abort', fail, { once: true });
+    }
   });
+  promise.catch(() => {});
+  return {
+    promise,
+    dispose: () => {
+      if (listener !== null) signal.removeEventListener('abort', listener);
+    },
+  };
 }
 
 function asBuffer(input: Uint8Array): Buffer {

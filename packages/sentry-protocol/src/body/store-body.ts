@@ -36,13 +36,17 @@ export function decodeStoreBody(body: Buffer, options: StoreBodyOptions = {}): B
         limitValue: maxBytes,
       });
     }
-    throw new ProtocolError('invalid_compression', 'store body is neither JSON nor zlib-compressed JSON', {}, { cause: error });
+    const message = 'store body is neither JSON nor zlib-compressed JSON';
+    throw new ProtocolError('invalid_compression', message, {}, { cause: error });
   }
 }
 
 function checkSize(json: Buffer, maxBytes: number): Buffer {
   if (json.length > maxBytes) {
-    throw new ProtocolError('payload_too_large', `event exceeds ${maxBytes} bytes`, { limit: 'item', limitValue: maxBytes });
+    throw new ProtocolError('payload_too_large', `event exceeds ${maxBytes} bytes`, {
+      limit: 'item',
+      limitValue: maxBytes,
+    });
   }
   return json;
 }

@@ -24,11 +24,14 @@ function rejects(body: Buffer, reason: ReasonCode, limits = {}): ProtocolError {
 }
 
 test('header fields: event_id (normalized), dsn, sdk, sent_at', () => {
-  const { header, items } = parseEnvelope(
-    env(
-      '{"event_id":"9EC79C33-EC99-42AB-8353-589FCB2E04DC","dsn":"https://k@h/1","sdk":{"name":"sentry.python","version":"2.0.0"},"sent_at":"2024-05-01T10:00:00.000Z","trace":{"x":1}}\n',
-    ),
-  );
+  const fields = {
+    event_id: '9EC79C33-EC99-42AB-8353-589FCB2E04DC',
+    dsn: 'https://k@h/1',
+    sdk: { name: 'sentry.python', version: '2.0.0' },
+    sent_at: '2024-05-01T10:00:00.000Z',
+    trace: { x: 1 },
+  };
+  const { header, items } = parseEnvelope(env(`${JSON.stringify(fields)}\n`));
   assert.equal(header.event_id, '9ec79c33ec9942ab8353589fcb2e04dc');
   assert.equal(header.dsn, 'https://k@h/1');
   assert.deepEqual(header.sdk, { name: 'sentry.python', version: '2.0.0' });

@@ -8,7 +8,14 @@ import type { ReasonCode } from '../outcomes/outcomes';
 
 const NOW = Date.UTC(2025, 5, 1, 8, 30);
 const ctx: NativeEventsContext = { projectId: 3, receivedAtMs: NOW, clientIp: '192.0.2.10' };
-const base = { class: 'security', severity: 'high', type: 'auth.brute_force', message: 'many failed logins', timestamp: '2025-06-01T08:29:00Z', attributes: { user: 'root', attempts: 31 } };
+const base = {
+  class: 'security',
+  severity: 'high',
+  type: 'auth.brute_force',
+  message: 'many failed logins',
+  timestamp: '2025-06-01T08:29:00Z',
+  attributes: { user: 'root', attempts: 31 },
+};
 
 function parse(body: string, options = {}) {
   return parseNativeEvents(Buffer.from(body), ctx, options);
@@ -57,11 +64,12 @@ test('one JSON object becomes one native record', () => {
 });
 
 test('a JSON array: each record keeps its exact bytes', () => {
-  const body = `[ ${JSON.stringify(base)} ,\n  {"class":"audit","severity":"info","type":"config.change","message":"a \\"quoted\\" ], {brace}","attributes":{}}\n]`;
+  const second = '{"class":"audit","severity":"info","type":"config.change","message":"a \\"quoted\\" ], {brace}","attributes":{}}';
+  const body = `[ ${JSON.stringify(base)} ,\n  ${second}\n]`;
   const events = parse(body);
   assert.deepEqual(events.map((e) => e.class), ['security', 'audit']);
   assert.equal(events[0]?.raw.toString(), JSON.stringify(base));
-  assert.equal(events[1]?.raw.toString(), '{"class":"audit","severity":"info","type":"config.change","message":"a \\"quoted\\" ], {brace}","attributes":{}}');
+  assert.equal(events[1]?.raw.toString(), second);
   assert.equal(events[1]?.message, 'a "quoted" ], {brace}');
 });
 
@@ -149,7 +157,8 @@ test('syntax errors, empty bodies and limits', () => {
   rejects('\n\n', 'empty_body');
   const many = JSON.stringify(Array.from({ length: 3 }, () => base));
   assert.equal(rejects(many, 'payload_too_large', { maxRecords: 2 }).details.limit, 'records');
-  assert.equal(rejects(JSON.stringify({ ...base, message: 'x'.repeat(2000) }), 'payload_too_large', { maxEventBytes: 1000 }).details.limit, 'record');
+  const big = JSON.stringify({ ...base, message: 'x'.repeat(2000) });
+  assert.equal(rejects(big, 'payload_too_large', { maxEventBytes: 1000 }).details.limit, 'record');
 });
 
 test('attributes stay the sender\'s own object, "__proto__" included as plain data', () => {

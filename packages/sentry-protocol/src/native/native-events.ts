@@ -115,7 +115,9 @@ export function parseNativeEvents(
       }
       continue;
     }
-    if (issues.length === 0) events.push(toRecord(result.data, record.value as Record<string, unknown>, record.raw, ctx, clientIp, options));
+    if (issues.length > 0) continue;
+    const original = record.value as Record<string, unknown>;
+    events.push(toRecord(result.data, original, record.raw, ctx, clientIp, options));
   }
   if (issues.length > 0) {
     const first = issues[0] as ProtocolIssue;
@@ -128,10 +130,11 @@ export function parseNativeEvents(
 function describeIssue(record: number, issue: z.core.$ZodIssue): ProtocolIssue {
   if (issue.code === 'unrecognized_keys') {
     const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
+    const unknown = issue.keys.length > 1 ? `unknown fields ${issue.keys.join(', ')}` : 'unknown field';
     return {
       record,
       field: `${prefix}${issue.keys[0] ?? ''}`,
-      message: `unknown field${issue.keys.length > 1 ? `s ${issue.keys.join(', ')}` : ''}; put custom data in attributes`,
+      message: `${unknown}; put custom data in attributes`,
     };
   }
   const field = issue.path.map(String).join('.');

@@ -38,7 +38,8 @@ function splitJson(body: Buffer): NativeRecord[] {
   const spans = arrayElementSpans(body);
   return value.map((element, index) => {
     const span = spans?.length === value.length ? spans[index] : undefined;
-    return { value: element, raw: span === undefined ? Buffer.from(JSON.stringify(element)) : body.subarray(span[0], span[1]) };
+    const raw = span === undefined ? Buffer.from(JSON.stringify(element)) : body.subarray(span[0], span[1]);
+    return { value: element, raw };
   });
 }
 
@@ -104,9 +105,8 @@ function arrayElementSpans(body: Buffer): Array<[number, number]> | null {
 
 function invalidJson(message: string, cause: unknown, record?: number): ProtocolError {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new ProtocolError('invalid_json', message, record === undefined ? {} : { issues: [{ record, message: detail }] }, {
-    cause,
-  });
+  const details = record === undefined ? {} : { issues: [{ record, message: detail }] };
+  return new ProtocolError('invalid_json', message, details, { cause });
 }
 
 function firstNonSpace(body: Buffer, offset: number): number {

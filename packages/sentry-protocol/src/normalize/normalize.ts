@@ -46,7 +46,16 @@ export interface NormalizeOptions extends TimestampOptions {
   maxMessageChars?: number;
 }
 
-const SPECIAL_TYPES = new Set(['csp', 'hpkp', 'expectct', 'expectstaple', 'nel', 'feedback', 'generic', 'userreportv2']);
+const SPECIAL_TYPES = new Set([
+  'csp',
+  'hpkp',
+  'expectct',
+  'expectstaple',
+  'nel',
+  'feedback',
+  'generic',
+  'userreportv2',
+]);
 const MAX_MESSAGE = 8192;
 const MAX_EXCEPTION_TYPE = 256;
 const MAX_SHORT = 200;
@@ -88,9 +97,9 @@ export function normalizeSentryEvent(
     class: classFromTags(tags),
     severity: severityFromLevel(event['level'], isTransaction),
     type,
-    message: message === null ? null : truncateText(message, maxMessage),
-    exception_type: exception?.type === undefined || exception.type === null ? null : truncateText(exception.type, MAX_EXCEPTION_TYPE),
-    exception_value: exception?.value === undefined || exception.value === null ? null : truncateText(exception.value, maxMessage),
+    message: cut(message, maxMessage),
+    exception_type: cut(exception?.type ?? null, MAX_EXCEPTION_TYPE),
+    exception_value: cut(exception?.value ?? null, maxMessage),
     platform,
     release: identifier(event['release'], MAX_SHORT, /[\n\r\t]/),
     environment: identifier(event['environment'], MAX_ENVIRONMENT, /[\n\r\t/]/),
@@ -188,11 +197,14 @@ function sdkIdentity(sdk: unknown, ctx: SentryEventContext): [string | null, str
     name = slash > 0 ? client.slice(0, slash) : client;
     version ??= slash > 0 ? client.slice(slash + 1) || null : null;
   }
-  return [name === null ? null : truncateText(name, MAX_SDK_FIELD), version === null ? null : truncateText(version, MAX_SDK_FIELD)];
+  return [cut(name, MAX_SDK_FIELD), cut(version, MAX_SDK_FIELD)];
 }
 
 function shortText(value: unknown, max: number): string | null {
-  const text = nonEmptyText(value);
+  return cut(nonEmptyText(value), max);
+}
+
+function cut(text: string | null, max: number): string | null {
   return text === null ? null : truncateText(text, max);
 }
 

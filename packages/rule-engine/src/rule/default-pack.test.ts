@@ -64,7 +64,7 @@ describe('default rule pack', () => {
     const browsing = Array.from({ length: 500 }, (_, i) => flow({ src_addr: '10.0.0.20', dst_addr: `93.184.${i >> 8}.${i & 255}`, dst_port: 443, flow_end_ms: T0 + i * 500 }));
     const alerts = alertsOf(e, [], [...sweep, ...browsing]);
     assert.deepEqual(names(alerts), ['host-sweep']);
-    assert.deepEqual(alerts[0]?.group_values, { src_addr: '10.0.0.66', dst_port: 445 });
+    assert.deepEqual(alerts[0]?.group_values, { src_addr: '10.0.0.66', dst_port: '445' });
     assert.equal(alerts[0]?.evidence.kind === 'flows' && alerts[0].evidence.top_dst_ports[0]?.value, 445);
   });
 

@@ -31,7 +31,8 @@ export interface Alert {
   summary: string;
   /** Canonical JSON array of the group values, in `group_by` order (`[]` for no grouping). */
   group_key: string;
-  group_values: Record<string, GroupValue>;
+  /** Group field → value as text (as the alerts topic carries it); a missing value is ''. */
+  group_values: Record<string, string>;
   /** Inclusive start and exclusive end, in event time. */
   window_start_ms: number;
   window_end_ms: number;
@@ -59,6 +60,13 @@ export function windowIdentity(startMs: number, endMs: number): string {
 
 export function recordWindowIdentity(recordIdentity: string): string {
   return `record:${recordIdentity}`;
+}
+
+/** The group values as the alerts topic carries them: text, '' for missing. */
+export function textValues(values: Record<string, GroupValue>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = v === null ? '' : String(v);
+  return out;
 }
 
 function describeGroup(values: Record<string, GroupValue>): string {

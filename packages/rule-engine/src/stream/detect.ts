@@ -10,7 +10,7 @@
  * of a window that already alerted for the group (so one burst never raises two alerts).
  */
 import type { Alert, GroupValue } from './alert';
-import { aggregateSummary, alertId, alertTitle, recordSummary, recordWindowIdentity, windowIdentity } from './alert';
+import { aggregateSummary, alertId, alertTitle, recordSummary, recordWindowIdentity, textValues, windowIdentity } from './alert';
 import type { CompiledRule } from '../match/compile';
 import { newEvidence, noteEvent, noteFlow, recordEvidence, resetTops, windowEvidence } from './evidence';
 import { asNumber } from '../match/literals';
@@ -121,7 +121,7 @@ export function evaluateSingle(ctx: DetectContext, slot: DetectSlot, projectId: 
     title: alertTitle(rule, values),
     summary: recordSummary(describeRecord(rule.source, record), values),
     group_key: key,
-    group_values: values,
+    group_values: textValues(values),
     window_start_ms: t,
     window_end_ms: t + 1,
     value: 1,
@@ -204,7 +204,7 @@ export function evaluateAggregate(ctx: DetectContext, slot: DetectSlot, spec: Wi
     title: alertTitle(rule, values),
     summary: aggregateSummary(rule, agg.fn, rule.aggregate?.field ?? null, crossing.value, totals.records, values),
     group_key: key,
-    group_values: values,
+    group_values: textValues(values),
     window_start_ms: totals.startMs,
     window_end_ms: totals.endMs,
     value: crossing.value,

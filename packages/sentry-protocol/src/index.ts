@@ -48,6 +48,7 @@ export {
   type ReasonSpec,
   type DataCategory,
 } from './outcomes/outcomes';
+export { formatRateLimitHeader, retryAfterSeconds, type RateLimit, type RateLimitScope } from './outcomes/rate-limits';
 export {
   ProtocolError,
   isProtocolError,

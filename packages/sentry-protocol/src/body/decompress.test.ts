@@ -123,7 +123,7 @@ test('a 1 GiB gzip bomb is refused after reading a few KiB, quickly and in bound
   );
   const elapsed = performance.now() - started;
   assert.equal(error.details.limit, 'decompressed');
-  assert.ok(elapsed < 1000, `took ${elapsed.toFixed(0)} ms`);
+  assert.ok(elapsed < 3000, `took ${elapsed.toFixed(0)} ms`);
   assert.ok(pulled() < 256 * 1024, `read ${pulled()} of ${bomb.length} compressed bytes`);
   assert.ok(process.memoryUsage().rss - rssBefore < 64 * MiB, 'memory stayed bounded');
 });
@@ -138,7 +138,7 @@ test('deflate and brotli bombs are refused the same way', async () => {
     const started = performance.now();
     const error = await rejects(readBody(counted(bomb).stream, { contentEncoding: encoding, maxDecompressedBytes: MiB }), 'payload_too_large');
     assert.equal(error.details.limit, 'decompressed');
-    assert.ok(performance.now() - started < 1000, encoding);
+    assert.ok(performance.now() - started < 3000, encoding);
   }
 });
 

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { before, test } from 'node:test';
-import { createPool, hashToken, verifyApiToken } from '@vigil/db';
+import { createPool, hashToken, migrate, verifyApiToken } from '@vigil/db';
 import { isolatedDatabase } from '@vigil/testkit';
 
 const BIN = fileURLToPath(new URL('../bin/vigil.mjs', import.meta.url));
@@ -20,7 +20,9 @@ async function vigil(...args: string[]): Promise<{ code: number; stdout: string;
 }
 
 before(async () => {
-  env = { ...process.env, DATABASE_URL: await isolatedDatabase(), VIGIL_INGEST_ADDR: '127.0.0.1:18030' };
+  const url = await isolatedDatabase();
+  await migrate({ databaseUrl: url });
+  env = { ...process.env, DATABASE_URL: url, VIGIL_INGEST_ADDR: '127.0.0.1:18030' };
 });
 
 test('org, project and token creation print JSON that works', async () => {

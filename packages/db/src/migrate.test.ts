@@ -8,7 +8,7 @@ let url: string;
 let pool: pg.Pool;
 
 before(async () => {
-  url = await isolatedDatabase({ migrate: false });
+  url = await isolatedDatabase();
   pool = createPool(url);
 });
 after(() => pool.end());
@@ -33,7 +33,7 @@ test('migrations apply, are idempotent, revert and re-apply', async () => {
 });
 
 test('concurrent migrators do not race', async () => {
-  const fresh = await isolatedDatabase({ migrate: false });
+  const fresh = await isolatedDatabase();
   const results = await Promise.all([migrate({ databaseUrl: fresh }), migrate({ databaseUrl: fresh }), migrate({ databaseUrl: fresh })]);
   const applied = results.flat();
   assert.equal(new Set(applied).size, applied.length, 'each migration applied exactly once');

@@ -10,6 +10,7 @@ import {
   generateToken,
   hashToken,
   isWellFormedToken,
+  migrate,
   revokeApiToken,
   SCOPES,
   verifyApiToken,
@@ -19,7 +20,9 @@ let pool: pg.Pool;
 let orgId: number;
 
 before(async () => {
-  pool = createPool(await isolatedDatabase());
+  const url = await isolatedDatabase();
+  await migrate({ databaseUrl: url });
+  pool = createPool(url);
   orgId = (await createOrganization(pool, 'acme')).id;
 });
 after(() => pool.end());

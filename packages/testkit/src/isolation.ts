@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
-import { migrate } from '@vigil/db';
 import { createLogger, type Logger } from '@vigil/logging';
-import { ensureDatabase } from '@vigil/stack';
+import pg from 'pg';
 
 export interface TestEnv {
   kafkaBrokers: string[];
@@ -40,14 +39,22 @@ export function uniquePrefix(label = 't'): string {
   return `${label}${randomBytes(5).toString('hex')}.`;
 }
 
-/** A fresh database on the test server, migrated unless asked not to; returns its URL. */
-export async function isolatedDatabase(options: { migrate?: boolean } = {}): Promise<string> {
+/**
+ * A fresh, empty database on the test server; returns its URL. Callers apply migrations themselves
+ * (`migrate` from @vigil/db), which keeps this kit free of the packages it helps test.
+ */
+export async function isolatedDatabase(): Promise<string> {
   const admin = new URL(testEnv().adminDatabaseUrl);
   const name = `vigil_t_${randomBytes(6).toString('hex')}`;
-  await ensureDatabase(admin.toString(), name);
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
   const url = new URL(admin);
   url.pathname = `/${name}`;
-  if (options.migrate ?? true) await migrate({ databaseUrl: url.toString() });
   return url.toString();
 }
 

@@ -1,18 +1,20 @@
 /**
- * Regenerates `fixtures/`: writes the scenario pcap, exports it with softflowd in each configuration,
+ * Regenerates `fixtures/`: writes the scenario pcap, exports it with softflowd in each configuration
+ * and with pmacct's nfprobe (NetFlow v9 and IPFIX),
  * saves the export (`<name>.netflow`: 2-byte length-prefixed datagrams, the `application/x-netflow`
  * body format; `<name>.ipfix-stream`: raw IPFIX-over-TCP bytes) and tshark's independent reading of it
  * (`<name>.tshark.json`).
  *
  *   node --import tsx packages/flow-decoder/scripts/capture-fixtures.ts
  *
- * Needs softflowd and tshark (Debian packages of the same names).
+ * Needs softflowd, pmacct and tshark (Debian packages of the same names).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writePcap } from './pcap-writer';
 import { scenarioPackets } from './scenario';
+import { runPmacctNfprobe } from './pmacct-export';
 import { lengthPrefixed, runSoftflowd, runSoftflowdTcp } from './softflowd-export';
 import { tsharkExpectations } from './tshark-expectations';
 
@@ -43,6 +45,14 @@ async function main(): Promise<void> {
     const expected = tsharkExpectations(datagrams, '/tmp/vfd-export.pcap');
     writeFileSync(join(dir, `${cfg.name}.tshark.json`), compactJson(expected));
     console.log(`${cfg.name}: ${datagrams.length} datagrams, ${expected.flows.length} flow records`);
+  }
+  for (const version of [9, 10] as const) {
+    const name = version === 9 ? 'pmacct-v9' : 'pmacct-ipfix';
+    const datagrams = await runPmacctNfprobe({ pcapPath: PCAP, version });
+    writeFileSync(join(dir, `${name}.netflow`), lengthPrefixed(datagrams));
+    const expected = tsharkExpectations(datagrams, '/tmp/vfd-export.pcap');
+    writeFileSync(join(dir, `${name}.tshark.json`), compactJson(expected));
+    console.log(`${name}: ${datagrams.length} datagrams, ${expected.flows.length} flow records`);
   }
   const stream = await runSoftflowdTcp({ pcapPath: PCAP, args: ['-a', '-v', '10'] });
   writeFileSync(join(dir, 'softflowd-ipfix-tcp.ipfix-stream'), stream);

@@ -17,19 +17,26 @@ export interface SoftflowdRun {
   timeoutMs?: number;
 }
 
-/** Export over UDP: one Buffer per datagram received. */
-export async function runSoftflowd(run: SoftflowdRun): Promise<Buffer[]> {
+/** Binds a local UDP socket, runs `exporter` against its port and returns every datagram received. */
+export async function collectUdpDatagrams(exporter: (port: number) => Promise<void>): Promise<Buffer[]> {
   const sock = createSocket('udp4');
   const datagrams: Buffer[] = [];
   sock.on('message', (msg) => datagrams.push(Buffer.from(msg)));
   sock.bind(0, '127.0.0.1');
   await once(sock, 'listening');
   try {
-    await spawnSoftflowd(run, sock.address().port, []);
+    await exporter(sock.address().port);
+    // Datagrams sent just before the exporter exited may still be in the socket buffer.
+    await new Promise((r) => setTimeout(r, 300));
   } finally {
     sock.close();
   }
   return datagrams;
+}
+
+/** Export over UDP: one Buffer per datagram received. */
+export async function runSoftflowd(run: SoftflowdRun): Promise<Buffer[]> {
+  return collectUdpDatagrams((port) => spawnSoftflowd(run, port, []));
 }
 
 /** Export over TCP (`-P tcp`): every byte of the stream, as received. */
@@ -40,6 +47,7 @@ export async function runSoftflowdTcp(run: SoftflowdRun): Promise<Buffer> {
   await once(server, 'listening');
   try {
     await spawnSoftflowd(run, (server.address() as AddressInfo).port, ['-P', 'tcp']);
+    await new Promise((r) => setTimeout(r, 300));
   } finally {
     server.close();
   }
@@ -63,8 +71,6 @@ async function spawnSoftflowd(run: SoftflowdRun, port: number, transport: string
   const timer = setTimeout(() => child.kill('SIGTERM'), run.timeoutMs ?? 20_000);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
-  // Datagrams sent just before exit may still be in the socket buffer.
-  await new Promise((r) => setTimeout(r, 300));
   rmSync(ctl, { force: true });
   rmSync(pid, { force: true });
   if (code !== 0) throw new Error(`softflowd exited with ${code}: ${stderr}`);

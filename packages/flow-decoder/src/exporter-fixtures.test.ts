@@ -1,6 +1,7 @@
 /**
  * Real exporter output: softflowd 1.1.0 exported the scenario pcap (scripts/scenario.ts) as NetFlow
- * v5, v9 and IPFIX in several configurations (scripts/capture-fixtures.ts). Every decoded record must
+ * v5, v9 and IPFIX in several configurations, and pmacct 1.7.7's nfprobe as NetFlow v9 and IPFIX
+ * (scripts/capture-fixtures.ts). Every decoded record must
  * equal tshark's independent reading of the same datagrams, and the flows must add up to the
  * scenario's ground truth.
  */
@@ -50,10 +51,12 @@ const CONFIGS: readonly { name: string; version: 5 | 9 | 10; sampled: boolean; b
   { name: 'softflowd-ipfix-micro', version: 10, sampled: false, biflow: false, timeResolutionMs: 1 },
   { name: 'softflowd-ipfix-nano', version: 10, sampled: false, biflow: false, timeResolutionMs: 1 },
   { name: 'softflowd-ipfix-sampled', version: 10, sampled: true, biflow: false, timeResolutionMs: 1 },
+  { name: 'pmacct-v9', version: 9, sampled: false, biflow: false, timeResolutionMs: 1 },
+  { name: 'pmacct-ipfix', version: 10, sampled: false, biflow: false, timeResolutionMs: 1 },
 ];
 
 for (const cfg of CONFIGS) {
-  describe(`softflowd fixture ${cfg.name}`, () => {
+  describe(`exporter fixture ${cfg.name}`, () => {
     const { datagrams, expected } = load(cfg.name);
 
     for (const codegen of [true, false]) {

@@ -46,13 +46,24 @@ describe('template scope', () => {
     assert.deepEqual([s.received, s.added, s.replaced, s.active], [3, 1, 1, 1]);
   });
 
-  it('compiles each distinct layout once across exporters', () => {
-    const d = createFlowDecoder();
+  it('compiles a layout once it has decoded enough records, once across exporters', () => {
+    const d = createFlowDecoder({ compileAfterRecords: 2 });
     for (let i = 0; i < 20; i++) d.decode(msg([tmpl(256, A), tmpl(257, B)]), `10.0.0.${i}:2055`, NOW);
-    const s = d.stats().templates;
-    // A and B, plus the built-in NetFlow v5 layout.
-    assert.equal(s.compiled, 3);
-    assert.equal(s.active, 40);
+    // Only the built-in NetFlow v5 layout so far: announced templates run on the interpreter.
+    assert.equal(d.stats().templates.compiled, 1);
+    for (let i = 0; i < 20; i++) {
+      const r = d.decode(msg([data(256, 1), data(256, 2), data(256, 3)]), `10.0.0.${i}:2055`, NOW);
+      assert.deepEqual(r.flows.map((x) => x.bytes), [1, 2, 3]);
+    }
+    assert.deepEqual([d.stats().templates.compiled, d.stats().templates.active], [2, 40]);
+  });
+
+  it('does not generate code for layouts that are announced but never used', () => {
+    const d = createFlowDecoder({ maxTemplatesPerScope: 5000 });
+    const many = Array.from({ length: 2000 }, (_, i) => ({ id: 256 + i, fields: [f(8, 4), f(12, 4), f(1, 1 + (i % 8)), f(i % 400, 2)] }));
+    const r = d.decode(msg([ipfix.templateSet(many)]), 'e', NOW);
+    assert.deepEqual(r.drops, {});
+    assert.deepEqual([d.stats().templates.active, d.stats().templates.compiled], [2000, 1]);
   });
 });
 

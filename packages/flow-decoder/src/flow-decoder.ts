@@ -38,6 +38,8 @@ export interface FlowDecoderOptions {
   scopeIdleMs?: number;
   /** Compile templates to generated JavaScript (default) or run them through the plan interpreter. */
   codegen?: boolean;
+  /** Records a new template decodes on the interpreter before it is compiled. Default 64. */
+  compileAfterRecords?: number;
 }
 
 export interface DomainSummary {
@@ -93,6 +95,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
     maxSamplersPerDomain: options.maxSamplersPerDomain ?? 256,
     scopeIdleMs: options.scopeIdleMs ?? 30 * 60_000,
     codegen: options.codegen ?? true,
+    compileAfterRecords: options.compileAfterRecords ?? 64,
   };
   for (const [k, v] of Object.entries(o)) {
     if (typeof v === 'number' && !(v >= 0)) throw new RangeError(`flow decoder option ${k} must be a non-negative number, got ${v}`);
@@ -115,8 +118,17 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
   const core = new DecoderCore(cache, pending, compiler, stats, {
     maxFieldsPerTemplate: o.maxFieldsPerTemplate,
     maxSamplersPerDomain: o.maxSamplersPerDomain,
+    compileAfterRecords: o.compileAfterRecords,
   });
-  const v5: Template = { id: 0, options: false, raw: new Uint8Array(0), plan: V5_PLAN, decode: compiler.compile(V5_PLAN), updatedMs: 0 };
+  const v5: Template = {
+    id: 0,
+    options: false,
+    raw: new Uint8Array(0),
+    plan: V5_PLAN,
+    decode: compiler.compile(V5_PLAN),
+    interpretedRecords: -1,
+    updatedMs: 0,
+  };
 
   return {
     decode(datagram, scopeKey, nowMs, mode = 'buffer') {

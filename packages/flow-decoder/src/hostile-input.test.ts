@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { f, ipfix } from '../scripts/datagram-builder';
 import { mutate, seedDatagrams, type Mutation } from '../scripts/mutation-corpus';
 import { createFlowDecoder, createIpfixStreamFramer, parseNetflowBody, type DecodeResult, type FlowDecoderOptions } from './index';
 
@@ -85,6 +86,33 @@ describe('hostile input', () => {
       assert.ok(slowest < 250, `slowest decode ${slowest} ms`);
     });
   }
+
+  it('datagrams built to maximise work per byte stay cheap', () => {
+    const emptySets = Buffer.concat(Array.from({ length: 16_000 }, (_, i) => ipfix.dataSet(256 + i, [])));
+    const withdrawAll = Buffer.concat(Array.from({ length: 8_000 }, () => ipfix.withdrawalSet(2, [2])));
+    const layouts = ipfix.templateSet(Array.from({ length: 3000 }, (_, i) => ({ id: 256 + (i % 1000), fields: [f(8, 4), f(12, 4), f(i % 300, 1 + (i % 8))] })));
+    const manyTemplates = ipfix.templateSet(Array.from({ length: 900 }, (_, i) => ({ id: 256 + i, fields: [f(8, 4), f(12, 4)] })));
+    const cases: [string, Buffer, 'buffer' | 'report-missing'][] = [
+      ['16,000 empty data sets for unknown templates (buffer)', ipfix.message({}, [emptySets]), 'buffer'],
+      ['16,000 empty data sets for unknown templates (report)', ipfix.message({}, [emptySets]), 'report-missing'],
+      ['8,000 withdraw-all records over 900 templates', ipfix.message({}, [withdrawAll]), 'buffer'],
+      ['3,000 distinct template layouts', ipfix.message({}, [layouts]), 'buffer'],
+    ];
+    const decoder = createFlowDecoder({ maxTemplatesPerScope: 2000 });
+    for (const [name, datagram, mode] of cases) {
+      assert.ok(datagram.length <= 0xffff, name);
+      decoder.decode(ipfix.message({}, [manyTemplates]), 'worst', 1_709_294_500_000);
+      const started = performance.now();
+      const r = decoder.decode(datagram, 'worst', 1_709_294_500_000, mode);
+      const ms = performance.now() - started;
+      assert.equal(r.rejected, null, name);
+      assert.ok(ms < 400, `${name}: ${ms.toFixed(1)} ms`);
+    }
+    const s = decoder.stats();
+    assert.equal(s.drops.internal_error, 0);
+    assert.ok(s.pending.bytes <= 256 * 1024);
+    assert.equal(s.templates.compiled, 1);
+  });
 
   it('random bytes with valid version numbers never throw', () => {
     const decoder = createFlowDecoder(LIMITS);

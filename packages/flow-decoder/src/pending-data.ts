@@ -47,6 +47,7 @@ export class PendingStore {
     if (this.bytes + cost > this.limits.maxBytesTotal) return 'pending_global_full';
     // A copy: the caller reuses or frees the datagram (Buffer#slice would only be a view).
     domain.pending.push({ ...header, bytes: new Uint8Array(buf.subarray(start, end)) });
+    domain.pendingByTemplate.set(header.templateId, (domain.pendingByTemplate.get(header.templateId) ?? 0) + 1);
     scope.pendingBytes += cost;
     this.bytes += cost;
     this.sets++;
@@ -58,7 +59,7 @@ export class PendingStore {
    * receives how many were too old.
    */
   take(scope: ScopeState, domain: DomainState, templateId: number, nowMs: number, expired: { count: number }): PendingSet[] {
-    if (domain.pending.length === 0) return [];
+    if (!domain.pendingByTemplate.has(templateId)) return [];
     const ready: PendingSet[] = [];
     const keep: PendingSet[] = [];
     for (const p of domain.pending) {
@@ -66,7 +67,7 @@ export class PendingStore {
         keep.push(p);
         continue;
       }
-      this.release(scope, p);
+      this.release(scope, domain, p);
       if (nowMs - p.receivedMs > this.limits.ttlMs) expired.count++;
       else ready.push(p);
     }
@@ -80,7 +81,7 @@ export class PendingStore {
     let n = 0;
     domain.pending = domain.pending.filter((p) => {
       if (nowMs - p.receivedMs <= this.limits.ttlMs) return true;
-      this.release(scope, p);
+      this.release(scope, domain, p);
       n++;
       return false;
     });
@@ -91,14 +92,17 @@ export class PendingStore {
   dropScope(scope: ScopeState): number {
     let n = 0;
     for (const d of scope.domains.values()) {
-      for (const p of d.pending) this.release(scope, p);
+      for (const p of d.pending) this.release(scope, d, p);
       n += d.pending.length;
       d.pending = [];
     }
     return n;
   }
 
-  private release(scope: ScopeState, p: PendingSet): void {
+  private release(scope: ScopeState, domain: DomainState, p: PendingSet): void {
+    const left = (domain.pendingByTemplate.get(p.templateId) ?? 1) - 1;
+    if (left > 0) domain.pendingByTemplate.set(p.templateId, left);
+    else domain.pendingByTemplate.delete(p.templateId);
     const cost = p.bytes.length + ENTRY_OVERHEAD;
     scope.pendingBytes -= cost;
     this.bytes -= cost;

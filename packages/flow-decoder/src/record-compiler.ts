@@ -11,6 +11,10 @@
  * datagram can reach the generated text. Where code generation from strings is disabled
  * (`--disallow-code-generation-from-strings`) or unwanted, the same plan runs through an interpreter
  * with identical results; tests run both.
+ *
+ * Compilation is tiered: a new template starts on the interpreter and is compiled once it has decoded
+ * `compileAfterRecords` records, so an exporter announcing thousands of layouts it never uses costs a
+ * plan each, not a code generation each. Compiled layouts are cached and shared across exporters.
  */
 import { FlowAccumulator } from './flow-accumulator';
 import type { PlanOp, RecordPlan } from './record-plan';
@@ -184,10 +188,13 @@ export interface RecordCompilerOptions {
 }
 
 export interface RecordCompiler {
+  /** Generated code for the layout (cached), or the interpreter when code generation is off. */
   compile(plan: RecordPlan): SetDecoder;
-  /** Layouts compiled so far (cache misses). */
+  /** The interpreter for the layout: cheap to create, used until a template has proven itself. */
+  interpret(plan: RecordPlan): SetDecoder;
+  /** Layouts compiled to generated code so far (cache misses). */
   readonly compilations: number;
-  /** Whether generated code is in use (false after a runtime refused code generation). */
+  /** Whether generated code is in use (false when disabled or refused by the runtime). */
   readonly codegen: boolean;
 }
 
@@ -197,18 +204,17 @@ export function createRecordCompiler(options: RecordCompilerOptions): RecordComp
   let codegen = options.codegen;
   return {
     compile(plan) {
+      if (!codegen) return interpreted(plan);
       const hit = cache.get(plan.key);
       if (hit !== undefined) return hit;
       let decoder: SetDecoder;
-      if (codegen) {
-        try {
-          decoder = generated(plan);
-        } catch (err) {
-          if (!(err instanceof EvalError)) throw err;
-          codegen = false;
-          decoder = interpreted(plan);
-        }
-      } else decoder = interpreted(plan);
+      try {
+        decoder = generated(plan);
+      } catch (err) {
+        if (!(err instanceof EvalError)) throw err;
+        codegen = false;
+        return interpreted(plan);
+      }
       compilations++;
       if (cache.size >= options.cacheSize) {
         const oldest = cache.keys().next();
@@ -216,6 +222,9 @@ export function createRecordCompiler(options: RecordCompilerOptions): RecordComp
       }
       cache.set(plan.key, decoder);
       return decoder;
+    },
+    interpret(plan) {
+      return cache.get(plan.key) ?? interpreted(plan);
     },
     get compilations() {
       return compilations;

@@ -19,6 +19,8 @@ const MAX_RECORD_LENGTH = 65_515;
 export interface CoreLimits {
   maxFieldsPerTemplate: number;
   maxSamplersPerDomain: number;
+  /** Records a template decodes on the interpreter before it is compiled to generated code. */
+  compileAfterRecords: number;
 }
 
 interface DeferredSet {
@@ -43,6 +45,8 @@ export class DecoderCore {
   private mode: MissingTemplateMode = 'buffer';
   private deferred: DeferredSet[] | null = null;
   private released: PendingSet[] | null = null;
+  /** Withdraw-all already applied in this datagram: [data, options]. Repeats are no-ops. */
+  private withdrewAll = [false, false];
 
   constructor(
     readonly cache: TemplateCache,
@@ -90,6 +94,7 @@ export class DecoderCore {
     this.mode = mode;
     this.deferred = null;
     this.released = null;
+    this.withdrewAll[0] = this.withdrewAll[1] = false;
     const ctx = this.ctx;
     ctx.version = header.version;
     ctx.domain = domain;
@@ -135,7 +140,8 @@ export class DecoderCore {
       options,
       raw: new Uint8Array(buf.subarray(start, end)),
       plan,
-      decode: this.compiler.compile(plan),
+      decode: this.compiler.interpret(plan),
+      interpretedRecords: 0,
       updatedMs: this.nowMs,
     };
     const outcome = this.cache.put(scope, domain, t);
@@ -152,6 +158,9 @@ export class DecoderCore {
 
   /** IPFIX withdrawal of all data templates (set id 2) or all options templates (set id 3). */
   withdrawAll(options: boolean): void {
+    const kind = options ? 1 : 0;
+    if (this.withdrewAll[kind] === true) return;
+    this.withdrewAll[kind] = true;
     for (const t of [...this.domain.templates.values()]) {
       if (t.options === options && this.cache.deleteTemplate(this.scope!, this.domain, t.id)) this.stats.templates.withdrawn++;
     }
@@ -165,8 +174,17 @@ export class DecoderCore {
   }
 
   runSet(t: Template, dv: DataView, buf: Uint8Array, start: number, end: number): void {
-    if (t.decode(dv, buf, start, end, this.acc, this.ctx, t.options ? applyOptions : emitFlow) < 0) {
+    const ctx = this.ctx;
+    const before = ctx.flowRecords + ctx.optionsRecords;
+    if (t.decode(dv, buf, start, end, this.acc, ctx, t.options ? applyOptions : emitFlow) < 0) {
       this.drop(this.result!, 'record_truncated');
+    }
+    if (t.interpretedRecords >= 0) {
+      t.interpretedRecords += ctx.flowRecords + ctx.optionsRecords - before;
+      if (t.interpretedRecords >= this.limits.compileAfterRecords) {
+        t.decode = this.compiler.compile(t.plan);
+        t.interpretedRecords = -1;
+      }
     }
   }
 
@@ -182,6 +200,8 @@ export class DecoderCore {
     const ctx = this.ctx;
     let uncounted = false;
     if (this.deferred !== null) {
+      const missing = new Set<number>();
+      let expiredChecked = false;
       for (const d of this.deferred) {
         const t = this.cache.template(scope, domain, d.templateId, this.nowMs);
         if (t !== undefined) {
@@ -189,13 +209,19 @@ export class DecoderCore {
           continue;
         }
         uncounted = true;
-        if (!result.missingTemplates.includes(d.templateId)) result.missingTemplates.push(d.templateId);
+        if (!missing.has(d.templateId)) {
+          missing.add(d.templateId);
+          result.missingTemplates.push(d.templateId);
+        }
         if (this.mode === 'report-missing') {
           this.drop(result, 'missing_template');
           continue;
         }
-        const expired = this.pending.expire(scope, domain, this.nowMs);
-        if (expired > 0) this.countExpired(result, expired);
+        if (!expiredChecked) {
+          expiredChecked = true;
+          const expired = this.pending.expire(scope, domain, this.nowMs);
+          if (expired > 0) this.countExpired(result, expired);
+        }
         const outcome = this.pending.add(scope, domain, buf, d.start, d.end, {
           templateId: d.templateId,
           receivedMs: this.nowMs,
@@ -252,7 +278,7 @@ export class DecoderCore {
 
   /** Takes the buffered sets waiting for `templateId`; they are decoded at the end of the datagram. */
   private release(templateId: number): void {
-    if (this.domain.pending.length === 0) return;
+    if (!this.domain.pendingByTemplate.has(templateId)) return;
     const expired = { count: 0 };
     const ready = this.pending.take(this.scope!, this.domain, templateId, this.nowMs, expired);
     if (expired.count > 0) this.countExpired(this.result, expired.count);

@@ -16,7 +16,10 @@ export interface Template {
   /** The template record as received, to recognise an unchanged refresh without re-parsing. */
   readonly raw: Uint8Array;
   readonly plan: RecordPlan;
-  readonly decode: SetDecoder;
+  /** The interpreter at first, generated code once the template has decoded enough records. */
+  decode: SetDecoder;
+  /** Records decoded while on the interpreter; -1 once compiled. */
+  interpretedRecords: number;
   updatedMs: number;
 }
 
@@ -25,6 +28,8 @@ export class DomainState {
   readonly sampling = new SamplingState();
   readonly sequence = new SequenceTracker();
   pending: PendingSet[] = [];
+  /** Buffered sets per template id, so a template refresh finds nothing to release in O(1). */
+  readonly pendingByTemplate = new Map<number, number>();
   /** systemInitTimeMilliseconds announced in options data; -1 unknown. */
   initMs = -1;
   lastSeenMs: number;

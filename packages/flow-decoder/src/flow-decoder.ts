@@ -195,7 +195,7 @@ export function createFlowDecoder(options: FlowDecoderOptions = {}): FlowDecoder
           version: d.version,
           observationDomain: d.id,
           templates: d.templates.size,
-          pendingSets: d.pending.length,
+          pendingSets: d.pendingSets,
           lost: d.sequence.lostTotal,
           sequenceResets: d.sequence.resets,
           samplingRate: d.sampling.defaultRate > 0 ? d.sampling.defaultRate : 1,

@@ -47,6 +47,18 @@ describe('NetFlow v9', () => {
     assert.deepEqual([r.flows[0]!.flow_start_ms, r.flows[0]!.flow_end_ms], [NOW - 1000, NOW + 20]);
   });
 
+  it('prefers systemInitTimeMilliseconds from options data over the whole-second export time', () => {
+    const d = createFlowDecoder();
+    const init = NOW - 100_000 + 640; // booted 99.36 s before the (truncated) export second
+    const options = v9.optionsTemplateFlowset({ id: 261, scope: [f(1, 4)], fields: [f(160, 8)] });
+    const r = d.decode(
+      v9.packet({ sysUptime: 100_000 }, [options, v9.dataFlowset(261, [rec().u32(0).u64(init).build()]), TEMPLATE, v9.dataFlowset(256, [record(90_000, 95_000)])]),
+      'r1',
+      NOW,
+    );
+    assert.deepEqual([r.flows[0]!.flow_start_ms, r.flows[0]!.flow_end_ms], [init + 90_000, init + 95_000]);
+  });
+
   it('skips options scope fields (scope type 1 is System, not IN_BYTES) and learns SAMPLING_INTERVAL', () => {
     const d = createFlowDecoder();
     const options = v9.optionsTemplateFlowset({ id: 257, scope: [f(1, 4)], fields: [f(34, 4), f(35, 1)] }, 3);

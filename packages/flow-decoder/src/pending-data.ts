@@ -46,8 +46,11 @@ export class PendingStore {
     if (scope.pendingBytes + cost > this.limits.maxBytesPerScope) return 'pending_scope_full';
     if (this.bytes + cost > this.limits.maxBytesTotal) return 'pending_global_full';
     // A copy: the caller reuses or frees the datagram (Buffer#slice would only be a view).
-    domain.pending.push({ ...header, bytes: new Uint8Array(buf.subarray(start, end)) });
-    domain.pendingByTemplate.set(header.templateId, (domain.pendingByTemplate.get(header.templateId) ?? 0) + 1);
+    const entry: PendingSet = { ...header, bytes: new Uint8Array(buf.subarray(start, end)) };
+    const list = domain.pending.get(header.templateId);
+    if (list === undefined) domain.pending.set(header.templateId, [entry]);
+    else list.push(entry);
+    domain.pendingSets++;
     scope.pendingBytes += cost;
     this.bytes += cost;
     this.sets++;
@@ -59,32 +62,32 @@ export class PendingStore {
    * receives how many were too old.
    */
   take(scope: ScopeState, domain: DomainState, templateId: number, nowMs: number, expired: { count: number }): PendingSet[] {
-    if (!domain.pendingByTemplate.has(templateId)) return [];
+    const list = domain.pending.get(templateId);
+    if (list === undefined) return [];
+    domain.pending.delete(templateId);
     const ready: PendingSet[] = [];
-    const keep: PendingSet[] = [];
-    for (const p of domain.pending) {
-      if (p.templateId !== templateId) {
-        keep.push(p);
-        continue;
-      }
+    for (const p of list) {
       this.release(scope, domain, p);
       if (nowMs - p.receivedMs > this.limits.ttlMs) expired.count++;
       else ready.push(p);
     }
-    domain.pending = keep;
     return ready;
   }
 
   /** Drops sets older than the TTL; returns how many. */
   expire(scope: ScopeState, domain: DomainState, nowMs: number): number {
-    if (domain.pending.length === 0) return 0;
+    if (domain.pendingSets === 0) return 0;
     let n = 0;
-    domain.pending = domain.pending.filter((p) => {
-      if (nowMs - p.receivedMs <= this.limits.ttlMs) return true;
-      this.release(scope, domain, p);
-      n++;
-      return false;
-    });
+    for (const [id, list] of domain.pending) {
+      const keep = list.filter((p) => {
+        if (nowMs - p.receivedMs <= this.limits.ttlMs) return true;
+        this.release(scope, domain, p);
+        n++;
+        return false;
+      });
+      if (keep.length === 0) domain.pending.delete(id);
+      else if (keep.length !== list.length) domain.pending.set(id, keep);
+    }
     return n;
   }
 
@@ -92,18 +95,18 @@ export class PendingStore {
   dropScope(scope: ScopeState): number {
     let n = 0;
     for (const d of scope.domains.values()) {
-      for (const p of d.pending) this.release(scope, d, p);
-      n += d.pending.length;
-      d.pending = [];
+      for (const list of d.pending.values()) {
+        for (const p of list) this.release(scope, d, p);
+        n += list.length;
+      }
+      d.pending.clear();
     }
     return n;
   }
 
   private release(scope: ScopeState, domain: DomainState, p: PendingSet): void {
-    const left = (domain.pendingByTemplate.get(p.templateId) ?? 1) - 1;
-    if (left > 0) domain.pendingByTemplate.set(p.templateId, left);
-    else domain.pendingByTemplate.delete(p.templateId);
     const cost = p.bytes.length + ENTRY_OVERHEAD;
+    domain.pendingSets--;
     scope.pendingBytes -= cost;
     this.bytes -= cost;
     this.sets--;

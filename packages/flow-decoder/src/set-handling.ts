@@ -278,7 +278,7 @@ export class DecoderCore {
 
   /** Takes the buffered sets waiting for `templateId`; they are decoded at the end of the datagram. */
   private release(templateId: number): void {
-    if (!this.domain.pendingByTemplate.has(templateId)) return;
+    if (!this.domain.pending.has(templateId)) return;
     const expired = { count: 0 };
     const ready = this.pending.take(this.scope!, this.domain, templateId, this.nowMs, expired);
     if (expired.count > 0) this.countExpired(this.result, expired.count);

@@ -27,9 +27,9 @@ export class DomainState {
   readonly templates = new Map<number, Template>();
   readonly sampling = new SamplingState();
   readonly sequence = new SequenceTracker();
-  pending: PendingSet[] = [];
-  /** Buffered sets per template id, so a template refresh finds nothing to release in O(1). */
-  readonly pendingByTemplate = new Map<number, number>();
+  /** Data sets waiting for their template, by template id. */
+  readonly pending = new Map<number, PendingSet[]>();
+  pendingSets = 0;
   /** systemInitTimeMilliseconds announced in options data; -1 unknown. */
   initMs = -1;
   lastSeenMs: number;
@@ -166,7 +166,7 @@ export class TemplateCache {
             templates++;
           }
         }
-        if (d.templates.size === 0 && d.pending.length === 0 && nowMs - d.lastSeenMs > idleMs) scope.domains.delete(k);
+        if (d.templates.size === 0 && d.pendingSets === 0 && nowMs - d.lastSeenMs > idleMs) scope.domains.delete(k);
       }
       if (scope.domains.size === 0 && nowMs - scope.lastSeenMs > idleMs) {
         this.removeScope(scope);

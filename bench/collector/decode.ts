@@ -5,13 +5,13 @@
  *  - reads:  a loop that only reads every field with Buffer#readUIntBE and sums it (no output);
  *  - interp: this package with generated code disabled (the plan interpreter).
  *
- *   node --import tsx bench/collector/decode.ts [seconds-per-sample]
+ *   node --import tsx bench/collector/decode.ts [seconds-per-sample, default 0.25]
  */
 import { readFileSync } from 'node:fs';
 import { createFlowDecoder, parseNetflowBody, type DecodedFlow } from '@vigil/flow-decoder';
 
 const FIXTURES = new URL('../../packages/flow-decoder/fixtures/', import.meta.url);
-const SAMPLE_S = Number(process.argv[2] ?? 0.5);
+const SAMPLE_S = Number(process.argv[2] ?? 0.25);
 const RECORDS_PER_DATAGRAM = 30;
 const NOW = 1_709_294_500_000;
 
@@ -161,21 +161,26 @@ function readsOnly(w: Workload): (d: Buffer) => number {
   };
 }
 
-/** Records per second of `run` over the workload's datagrams: median of three samples. */
-function measure(data: Buffer[], run: (d: Buffer) => number): number {
-  const samples: number[] = [];
-  for (let s = 0; s < 4; s++) {
-    let records = 0;
-    const started = performance.now();
-    let elapsed = 0;
-    while (elapsed < SAMPLE_S * 1000) {
-      for (let k = 0; k < 50; k++) for (const d of data) records += run(d);
-      elapsed = performance.now() - started;
-    }
-    if (s > 0) samples.push(records / (elapsed / 1000)); // the first sample is warm-up
+/**
+ * Records per second of each runner over the workload's datagrams. Samples are interleaved (one
+ * sample of every runner per round) so that load from other processes hits all runners alike; the
+ * first round is warm-up, the median of the rest is reported.
+ */
+function measure(data: Buffer[], runners: ((d: Buffer) => number)[], rounds = 6): number[] {
+  const samples: number[][] = runners.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    runners.forEach((run, i) => {
+      let records = 0;
+      const started = performance.now();
+      let elapsed = 0;
+      while (elapsed < SAMPLE_S * 1000) {
+        for (let k = 0; k < 20; k++) for (const d of data) records += run(d);
+        elapsed = performance.now() - started;
+      }
+      if (round > 0) samples[i]!.push(records / (elapsed / 1000));
+    });
   }
-  samples.sort((a, b) => a - b);
-  return samples[1]!;
+  return samples.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)]!);
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(11);
@@ -191,15 +196,13 @@ for (const w of workloads) {
   if (probe.flows.length !== RECORDS_PER_DATAGRAM) throw new Error(`${w.name}: decoded ${probe.flows.length} of ${RECORDS_PER_DATAGRAM}`);
   if (naiveDecoder(w)(w.data[0]!).length !== RECORDS_PER_DATAGRAM) throw new Error(`${w.name}: naive decoder disagrees`);
 
-  const rates: number[] = [];
-  for (const codegen of [true, false]) {
+  const decoders = [true, false].map((codegen) => {
     const decoder = createFlowDecoder({ codegen });
     for (const d of w.setup) decoder.decode(d, 'bench', NOW);
-    rates.push(measure(w.data, (d) => decoder.decode(d, 'bench', NOW).flows.length));
-  }
+    return (d: Buffer): number => decoder.decode(d, 'bench', NOW).flows.length;
+  });
   const naive = naiveDecoder(w);
-  rates.push(measure(w.data, (d) => naive(d).length));
-  rates.push(measure(w.data, readsOnly(w)));
+  const rates = measure(w.data, [...decoders, (d) => naive(d).length, readsOnly(w)]);
   const [vigil, interp, nv, reads] = rates as [number, number, number, number];
   if (w.name === 'IPFIX') ipfixRate = vigil;
   console.log(`${w.name.padEnd(11)} ${fmt(vigil)} ${fmt(interp)} ${fmt(nv)} ${fmt(reads)}  ${(vigil / nv).toFixed(2).padStart(10)}x  ${(vigil / reads).toFixed(2).padStart(10)}x`);

@@ -55,6 +55,9 @@ let heapMaxGrowth = 0;
 let thrown = 0;
 let flows = 0;
 let slowestMs = 0;
+/** Slowest after JIT warm-up: early outliers are compilation and GC, not input-dependent. */
+let slowestWarmMs = 0;
+const WARMUP = 50_000;
 let now = 1_709_294_500_000;
 const rejected = new Map<DropReason, number>();
 const started = performance.now();
@@ -74,7 +77,9 @@ for (let i = 0; i < PACKETS; i++) {
     thrown++;
     if (thrown <= 5) console.error('escaped exception', err, datagram.toString('hex'));
   }
-  slowestMs = Math.max(slowestMs, performance.now() - t0);
+  const dt = performance.now() - t0;
+  slowestMs = Math.max(slowestMs, dt);
+  if (i >= WARMUP) slowestWarmMs = Math.max(slowestWarmMs, dt);
   if (i % 10_000 === 9_999) decoder.expire(now);
   if (i % 100_000 === 99_999) {
     gc();
@@ -92,7 +97,7 @@ console.log(`flows decoded:      ${flows.toLocaleString('en-US')}`);
 console.log(`rejected:           ${[...rejected].map(([k, v]) => `${k}=${v}`).join(' ')}`);
 console.log(`state at end:       scopes=${stats.scopes} templates=${stats.templates.active} pending=${mib(stats.pending.bytes)} MiB (limits ${options.maxScopes}, ${options.maxScopes * options.maxTemplatesPerScope}, ${mib(options.maxPendingBytes)} MiB)`);
 console.log(`max heap growth:    ${mib(heapMaxGrowth)} MiB (sampled after GC every 100,000 packets)`);
-console.log(`slowest datagram:   ${slowestMs.toFixed(2)} ms`);
+console.log(`slowest datagram:   ${slowestWarmMs.toFixed(2)} ms after the first ${WARMUP.toLocaleString('en-US')} (${slowestMs.toFixed(2)} ms including JIT warm-up)`);
 console.log(`time:               ${seconds.toFixed(1)} s (${Math.round(PACKETS / seconds).toLocaleString('en-US')} mutated datagrams/s, mutation included)`);
 if (thrown > 0 || stats.drops.internal_error > 0) {
   console.error('FAIL: the decoder let an exception escape or hit its internal-error path');

@@ -41,7 +41,7 @@ function checkResult(r: DecodeResult, datagram: Uint8Array): void {
     for (const k of ['bytes', 'packets', 'flow_start_ms', 'flow_end_ms', 'sampling_rate', 'src_port', 'dst_port', 'protocol'] as const) {
       assert.ok(Number.isFinite(fl[k]), `${k} = ${fl[k]}`);
     }
-    assert.ok(fl.sampling_rate >= 1 || fl.sampling_rate > 0);
+    assert.ok(fl.sampling_rate >= 1, `sampling_rate ${fl.sampling_rate}`);
   }
   // Each set holds at least one byte per record; released sets are bounded by the pending limit.
   assert.ok(r.flows.length <= datagram.length + (LIMITS.maxPendingBytes ?? 0));

@@ -20,3 +20,53 @@ export {
 export type { Project, ProjectKey, Exporter } from './projects';
 export { createApiToken, verifyApiToken, revokeApiToken, touchApiToken } from './api-tokens';
 export type { ApiToken, TokenCheck } from './api-tokens';
+// Webhooks: endpoints, messages and the attempt log.
+export {
+  WEBHOOK_ALERT_TYPES,
+  DEFAULT_ROTATION_GRACE_MS,
+  createWebhook,
+  getWebhook,
+  listWebhooks,
+  updateWebhook,
+  rotateWebhookSecret,
+  disableWebhook,
+  enableWebhook,
+  deleteWebhook,
+  signingSecrets,
+  subscriptionsForProjects,
+  projectOrganizations,
+} from './webhooks';
+export type {
+  Webhook,
+  WebhookInput,
+  WebhookPatch,
+  WebhookPage,
+  WebhookAlertType,
+  WebhookSeverity,
+  WebhookStatus,
+  WebhookDisabledReason,
+  WebhookSubscription,
+} from './webhooks';
+export {
+  insertMessages,
+  loadDeliverableMessages,
+  failMessages,
+  getMessage,
+  listMessages,
+  prepareRedelivery,
+  overduePendingMessages,
+  pruneMessages,
+} from './webhook-messages';
+export type {
+  WebhookEventType,
+  WebhookEventInput,
+  MessageInput,
+  PendingMessage,
+  DeliverableMessage,
+  MessageStatus,
+  MessageFailureReason,
+  WebhookMessage,
+  RedeliveryPlan,
+} from './webhook-messages';
+export { recordAttempts, listAttempts } from './webhook-attempts';
+export type { AttemptRecord, AttemptTrigger, RecordedAttempts, WebhookAttempt } from './webhook-attempts';

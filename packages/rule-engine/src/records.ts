@@ -86,11 +86,20 @@ export interface RecordOf {
  * clock), is replaced by `received_at_ms`, as Relay does for Sentry events.
  */
 export function eventTime(source: Source, record: InputRecord, maxFutureSkewMs: number): { time: number; clamped: boolean } {
-  const claimed = source === 'events' ? (record as EventRecord).timestamp_ms : (record as FlowRecord).flow_end_ms;
+  const time = eventTimeMs(source, record, maxFutureSkewMs);
+  return { time, clamped: time !== claimedTime(source, record) };
+}
+
+function claimedTime(source: Source, record: InputRecord): number {
+  return source === 'events' ? (record as EventRecord).timestamp_ms : (record as FlowRecord).flow_end_ms;
+}
+
+/** `eventTime` without the allocation, for the per-record path. */
+export function eventTimeMs(source: Source, record: InputRecord, maxFutureSkewMs: number): number {
+  const claimed = claimedTime(source, record);
   const received = record.received_at_ms;
-  if (typeof claimed !== 'number' || !Number.isFinite(claimed) || claimed <= 0) return { time: received, clamped: true };
-  if (typeof received === 'number' && Number.isFinite(received) && claimed > received + maxFutureSkewMs) return { time: received, clamped: true };
-  return { time: claimed, clamped: false };
+  if (typeof claimed !== 'number' || !(claimed > 0) || claimed === Number.POSITIVE_INFINITY) return received;
+  return claimed > received + maxFutureSkewMs ? received : claimed;
 }
 
 /**

@@ -6,17 +6,19 @@
  * also matches IPv6 networks that contain its mapped form.
  */
 
-const V4_MAPPED_PREFIX = 0xffffn << 32n;
-
 /** Parses dotted-quad IPv4 (no leading zeros) into an unsigned 32-bit number, or -1. */
 export function parseIPv4(s: string): number {
-  const len = s.length;
+  return parseIPv4Range(s, 0, s.length);
+}
+
+function parseIPv4Range(s: string, from: number, to: number): number {
+  const len = to - from;
   if (len < 7 || len > 15) return -1;
   let value = 0;
   let octet = 0;
   let digits = 0;
   let dots = 0;
-  for (let i = 0; i < len; i++) {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       if (digits === 1 && octet === 0) return -1;
@@ -44,50 +46,70 @@ function hexValue(c: number): number {
   return -1;
 }
 
-/** Parses an IPv6 address (with `::`, an embedded IPv4 tail and an optional `%zone`), or null. */
-export function parseIPv6(input: string): bigint | null {
-  const zone = input.indexOf('%');
-  const s = zone >= 0 ? input.slice(0, zone) : input;
-  if (s.length < 2 || s.length > 45) return null;
-  const gap = s.indexOf('::');
-  if (gap >= 0 && s.indexOf('::', gap + 1) >= 0) return null;
-  const head = gap >= 0 ? s.slice(0, gap) : s;
-  const tail = gap >= 0 ? s.slice(gap + 2) : '';
-  const headGroups = head.length > 0 ? head.split(':') : [];
-  const tailGroups = tail.length > 0 ? tail.split(':') : [];
-  const groups: number[] = [];
-  const all = [...headGroups, ...tailGroups];
-  const lastIsV4 = all.length > 0 && (all[all.length - 1] as string).includes('.');
-  const pushGroups = (list: string[], allowV4Last: boolean): boolean => {
-    for (let i = 0; i < list.length; i++) {
-      const g = list[i] as string;
-      if (allowV4Last && i === list.length - 1 && g.includes('.')) {
-        const v4 = parseIPv4(g);
-        if (v4 < 0) return false;
-        groups.push(Math.floor(v4 / 65536), v4 % 65536);
-        continue;
-      }
-      if (g.length === 0 || g.length > 4) return false;
-      let v = 0;
-      for (let j = 0; j < g.length; j++) {
-        const h = hexValue(g.charCodeAt(j));
-        if (h < 0) return false;
-        v = v * 16 + h;
-      }
-      groups.push(v);
+/**
+ * Parses an IPv6 address (with `::`, an embedded IPv4 tail and an optional `%zone`) into four
+ * 32-bit words, most significant first, using `groups` (length ≥ 8) as scratch. No allocation.
+ */
+export function parseIPv6Words(s: string, words: number[], groups: number[]): boolean {
+  let end = s.indexOf('%');
+  if (end < 0) end = s.length;
+  if (end < 2 || end > 45) return false;
+  let n = 0;
+  let gap = -1;
+  let i = 0;
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
+  }
+  while (i < end) {
+    const start = i;
+    let v = 0;
+    while (i < end) {
+      const h = hexValue(s.charCodeAt(i));
+      if (h < 0) break;
+      v = v * 16 + h;
+      i++;
     }
-    return true;
-  };
-  if (!pushGroups(headGroups, lastIsV4 && gap < 0)) return null;
-  const headCount = groups.length;
-  if (!pushGroups(tailGroups, lastIsV4)) return null;
-  const tailCount = groups.length - headCount;
-  if (gap < 0 && groups.length !== 8) return null;
-  if (gap >= 0 && groups.length > 7) return null;
-  const full = gap < 0 ? groups : [...groups.slice(0, headCount), ...new Array<number>(8 - groups.length).fill(0), ...groups.slice(headCount, headCount + tailCount)];
-  let value = 0n;
-  for (const g of full) value = (value << 16n) | BigInt(g);
-  return value;
+    if (i < end && s.charCodeAt(i) === 46) {
+      const v4 = parseIPv4Range(s, start, end);
+      if (v4 < 0 || n > 6) return false;
+      groups[n++] = v4 >>> 16;
+      groups[n++] = v4 & 0xffff;
+      i = end;
+      break;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 4 || n === 8) return false;
+    groups[n++] = v;
+    if (i === end) break;
+    if (s.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i < end && s.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = n;
+      i++;
+    } else if (i === end) {
+      return false;
+    }
+  }
+  if (gap < 0) {
+    if (n !== 8) return false;
+  } else {
+    if (n > 7) return false;
+    const tail = n - gap;
+    for (let k = 0; k < tail; k++) groups[7 - k] = groups[n - 1 - k] as number;
+    for (let k = gap; k < 8 - tail; k++) groups[k] = 0;
+  }
+  for (let w = 0; w < 4; w++) words[w] = (groups[2 * w] as number) * 65536 + (groups[2 * w + 1] as number);
+  return true;
+}
+
+/** Parses an IPv6 address into a 128-bit bigint, or null. */
+export function parseIPv6(s: string): bigint | null {
+  const words = [0, 0, 0, 0];
+  if (!parseIPv6Words(s, words, new Array<number>(8).fill(0))) return null;
+  return words.reduce((acc, w) => (acc << 32n) | BigInt(w), 0n);
 }
 
 interface Ranges<T> { starts: T[]; ends: T[] }
@@ -147,6 +169,42 @@ export function parseNetwork(text: string): Network | null {
 
 export type CidrMatcher = (address: string) => boolean;
 
+/** IPv6 ranges as flat arrays of 32-bit words: range i is words [4i, 4i+4) of starts and ends. */
+interface WordRanges { starts: number[]; ends: number[]; count: number }
+
+function toWords(x: bigint, out: number[]): void {
+  for (let w = 3; w >= 0; w--) out.push(Number((x >> BigInt(32 * w)) & 0xffffffffn));
+}
+
+function wordRanges(r: Ranges<bigint>): WordRanges {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  r.starts.forEach((x) => toWords(x, starts));
+  r.ends.forEach((x) => toWords(x, ends));
+  return { starts, ends, count: r.starts.length };
+}
+
+/** Sign of (a − b[at…at+4]) over four words. */
+function compareWords(a: number[], b: number[], at: number): number {
+  for (let w = 0; w < 4; w++) {
+    const d = (a[w] as number) - (b[at + w] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function inWordRanges(r: WordRanges, x: number[]): boolean {
+  let lo = 0;
+  let hi = r.count - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareWords(x, r.starts, mid * 4) < 0) hi = mid - 1;
+    else if (compareWords(x, r.ends, mid * 4) > 0) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
 /** Compiles validated networks into one membership test over textual addresses. */
 export function compileCidrs(networks: readonly string[]): CidrMatcher {
   const v4: Array<[number, number]> = [];
@@ -158,16 +216,22 @@ export function compileCidrs(networks: readonly string[]): CidrMatcher {
     else v6.push([n.start, n.end]);
   }
   const r4 = mergeRanges(v4, (x) => x + 1);
-  const r6 = mergeRanges(v6, (x) => x + 1n);
+  const r6 = wordRanges(mergeRanges(v6, (x) => x + 1n));
   const has4 = r4.starts.length > 0;
-  const has6 = r6.starts.length > 0;
+  const has6 = r6.count > 0;
+  // Scratch space of this matcher; the engine is single-threaded and the matcher not re-entrant.
+  const words = [0, 0, 0, 0];
+  const groups = [0, 0, 0, 0, 0, 0, 0, 0];
   return (address) => {
     const a4 = parseIPv4(address);
-    if (a4 >= 0) return (has4 && inRanges(r4, a4)) || (has6 && inRanges(r6, V4_MAPPED_PREFIX | BigInt(a4)));
-    if (address.indexOf(':') < 0) return false;
-    const a6 = parseIPv6(address);
-    if (a6 === null) return false;
-    if (has6 && inRanges(r6, a6)) return true;
-    return has4 && a6 >> 32n === 0xffffn && inRanges(r4, Number(a6 & 0xffffffffn));
+    if (a4 >= 0) {
+      if (has4 && inRanges(r4, a4)) return true;
+      if (!has6) return false;
+      words[0] = 0; words[1] = 0; words[2] = 0xffff; words[3] = a4;
+      return inWordRanges(r6, words);
+    }
+    if (address.indexOf(':') < 0 || !parseIPv6Words(address, words, groups)) return false;
+    if (has6 && inWordRanges(r6, words)) return true;
+    return has4 && words[0] === 0 && words[1] === 0 && words[2] === 0xffff && inRanges(r4, words[3] as number);
   };
 }

@@ -62,7 +62,6 @@ function buildScope<T extends Routable>(rules: readonly T[]): ScopeIndex<T> {
 
 export class Router<T extends Routable> {
   private readonly scopes: Record<Source, { org: ScopeIndex<T>; projects: Map<number, ScopeIndex<T>> }>;
-  private readonly empty: ScopeIndex<T> = { unrouted: [], fields: [] };
 
   /** `rules` in the order candidates should be offered within one lookup. */
   constructor(rules: readonly T[]) {
@@ -77,44 +76,43 @@ export class Router<T extends Routable> {
   }
 
   /**
-   * Appends to `out` every rule that may match `record` of `projectId`, each at most once, and
-   * returns how many were appended.
+   * Writes into `out`, from index 0, the lists of rules that may match `record` of `projectId`
+   * and returns how many lists were written. Together the lists hold each rule at most once.
    */
-  collect(source: Source, projectId: number, record: unknown, out: T[]): number {
+  collect(source: Source, projectId: number, record: unknown, out: Array<readonly T[]>): number {
     const s = this.scopes[source];
-    const before = out.length;
-    this.collectScope(s.projects.get(projectId) ?? this.empty, record, out);
-    this.collectScope(s.org, record, out);
-    return out.length - before;
+    const project = s.projects.size === 0 ? undefined : s.projects.get(projectId);
+    let n = project === undefined ? 0 : this.collectScope(project, record, out, 0);
+    n = this.collectScope(s.org, record, out, n);
+    return n;
   }
 
-  private collectScope(scope: ScopeIndex<T>, record: unknown, out: T[]): void {
-    for (const r of scope.unrouted) out.push(r);
-    for (const f of scope.fields) {
+  private collectScope(scope: ScopeIndex<T>, record: unknown, out: Array<readonly T[]>, n: number): number {
+    if (scope.unrouted.length > 0) out[n++] = scope.unrouted;
+    const fields = scope.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as FieldIndex<T>;
       const value = f.get(record);
       const key = recordKey(value);
       if (key !== undefined) {
         const list = f.byKey.get(key);
-        if (list !== undefined) for (const r of list) out.push(r);
+        if (list !== undefined) out[n++] = list;
       } else if (Array.isArray(value)) {
-        this.collectElements(f, value, out);
+        const list = elementRules(f, value);
+        if (list.length > 0) out[n++] = list;
       }
     }
+    return n;
   }
+}
 
-  /** A malformed record with an array where a scalar belongs: offer rules of any element, once. */
-  private collectElements(f: FieldIndex<T>, values: unknown[], out: T[]): void {
-    const seen = new Set<T>();
-    for (const v of values) {
-      const key = recordKey(v);
-      const list = key === undefined ? undefined : f.byKey.get(key);
-      if (list === undefined) continue;
-      for (const r of list) {
-        if (!seen.has(r)) {
-          seen.add(r);
-          out.push(r);
-        }
-      }
-    }
+/** A malformed record with an array where a scalar belongs: the rules of any element, once. */
+function elementRules<T>(f: FieldIndex<T>, values: unknown[]): T[] {
+  const seen = new Set<T>();
+  for (const v of values) {
+    const key = recordKey(v);
+    const list = key === undefined ? undefined : f.byKey.get(key);
+    if (list !== undefined) for (const r of list) seen.add(r);
   }
+  return [...seen];
 }

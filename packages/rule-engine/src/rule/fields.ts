@@ -77,10 +77,7 @@ function ownGetter(key: string): (obj: Record<string, unknown>) => unknown {
 /** Compiles a validated field path into a getter. Missing values read as `undefined`. */
 export function compileGetter(path: string): Getter {
   const dot = path.indexOf('.');
-  if (dot < 0) {
-    const own = ownGetter(path);
-    return (r) => own(r as Record<string, unknown>);
-  }
+  if (dot < 0) return ownGetter(path) as Getter;
   const head = path.slice(0, dot);
   const rest = path.slice(dot + 1);
   if (head === 'tags' || head === 'user') {

@@ -11,7 +11,7 @@
  * new one. The same input in the same order therefore always yields the same ids, which makes
  * inserts idempotent across replays and restarts.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { formatDuration, parseDuration } from '../rule/duration';
 import type { Evidence } from './evidence';
 import type { Severity } from '../records';
@@ -47,11 +47,13 @@ export interface Alert {
   tags: string[];
 }
 
+/** One-shot SHA-256 (`crypto.hash`, Node ≥ 20.12, is about twice as fast as createHash). */
+const sha256Hex: (text: string) => string = typeof crypto.hash === 'function'
+  ? (text) => crypto.hash('sha256', text, 'hex')
+  : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
 export function alertId(ruleId: string, projectId: number, groupKey: string, windowIdentity: string): string {
-  return createHash('sha256')
-    .update(`vigil.alert.v1\n${ruleId}\n${projectId}\n${groupKey}\n${windowIdentity}`)
-    .digest('hex')
-    .slice(0, 32);
+  return sha256Hex(`vigil.alert.v1\n${ruleId}\n${projectId}\n${groupKey}\n${windowIdentity}`).slice(0, 32);
 }
 
 export function windowIdentity(startMs: number, endMs: number): string {
@@ -79,8 +81,16 @@ export function alertTitle(rule: Rule, values: Record<string, GroupValue>): stri
   return group.length > 0 ? `${rule.name}: ${group}` : rule.name;
 }
 
+/** 1234567 → "1,234,567" (without Intl, which costs microseconds per call). */
 function formatNumber(n: number): string {
-  return Number.isInteger(n) ? n.toLocaleString('en-US') : n.toPrecision(6);
+  if (!Number.isSafeInteger(n)) return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(6)));
+  const digits = String(Math.abs(n));
+  let out = '';
+  for (let i = 0; i < digits.length; i++) {
+    if (i > 0 && (digits.length - i) % 3 === 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? `-${out}` : out;
 }
 
 export function aggregateSummary(rule: Rule, fn: AggregateFunction, field: string | null, value: number, records: number, values: Record<string, GroupValue>): string {

@@ -12,6 +12,7 @@
 import type { Alert, GroupValue } from './alert';
 import { aggregateSummary, alertId, alertTitle, recordSummary, recordWindowIdentity, textValues, windowIdentity } from './alert';
 import type { CompiledRule } from '../match/compile';
+import type { Getter } from '../rule/fields';
 import { newEvidence, noteEvent, noteFlow, recordEvidence, resetTops, windowEvidence } from './evidence';
 import { asNumber } from '../match/literals';
 import type { EventRecord, FlowRecord, InputRecord, Source } from '../records';
@@ -58,9 +59,18 @@ export function groupValue(v: unknown): GroupValue {
 /** Canonical JSON of the group values: the state key and the alert's `group_key`. */
 export function groupKeyOf(c: CompiledRule, record: InputRecord): string {
   const getters = c.groupGetters;
-  if (getters.length === 0) return NO_GROUP;
-  if (getters.length === 1) return `[${JSON.stringify(groupValue((getters[0] as (r: unknown) => unknown)(record)))}]`;
-  return JSON.stringify(getters.map((g) => groupValue(g(record))));
+  switch (getters.length) {
+    case 0: return NO_GROUP;
+    case 1: return `[${JSON.stringify(groupValue((getters[0] as Getter)(record)))}]`;
+    case 2: return `[${JSON.stringify(groupValue((getters[0] as Getter)(record)))},${JSON.stringify(groupValue((getters[1] as Getter)(record)))}]`;
+    default: return JSON.stringify(getters.map((g) => groupValue(g(record))));
+  }
+}
+
+function groupValuesOf(c: CompiledRule, record: InputRecord): GroupValue[] {
+  const getters = c.groupGetters;
+  if (getters.length === 0) return [];
+  return getters.map((g) => groupValue(g(record)));
 }
 
 function groupsOf(slot: DetectSlot, projectId: number): Map<string, GroupState> {
@@ -98,7 +108,7 @@ export function evaluateSingle(ctx: DetectContext, slot: DetectSlot, projectId: 
         }
       }
     } else {
-      g = { ruleId: c.rule.id, projectId, groupKey: key, values: JSON.parse(key) as GroupValue[], win: null, ev: null, fired: [] };
+      g = { ruleId: c.rule.id, projectId, groupKey: key, values: groupValuesOf(c, record), win: null, ev: null, fired: [] };
       groups.set(key, g);
     }
     const fired = g.fired as number[];
@@ -109,7 +119,7 @@ export function evaluateSingle(ctx: DetectContext, slot: DetectSlot, projectId: 
   }
   slot.counters.alerts++;
   const rule = c.rule;
-  const values = namedValues(c, JSON.parse(key) as GroupValue[]);
+  const values = namedValues(c, groupValuesOf(c, record));
   return {
     id: alertId(rule.id, projectId, key, recordWindowIdentity(recordIdentity(rule.source, record))),
     rule_id: rule.id,
@@ -154,7 +164,7 @@ export function evaluateAggregate(ctx: DetectContext, slot: DetectSlot, spec: Wi
   const groups = groupsOf(slot, projectId);
   let g = groups.get(key);
   if (g === undefined) {
-    g = { ruleId: c.rule.id, projectId, groupKey: key, values: JSON.parse(key) as GroupValue[], win: newWindowState(spec.fn, t), ev: newEvidence(source), fired: null };
+    g = { ruleId: c.rule.id, projectId, groupKey: key, values: groupValuesOf(c, record), win: newWindowState(spec.fn, t), ev: newEvidence(source), fired: null };
     groups.set(key, g);
   } else if (isLate(g.win as NonNullable<GroupState['win']>, t, spec.latenessMs)) {
     slot.counters.late++;

@@ -17,7 +17,7 @@ import type { Alert } from './alert';
 import { compileRule, ruleFingerprint } from '../match/compile';
 import type { CompiledRule } from '../match/compile';
 import type { EventRecord, FlowRecord, InputRecord, Source } from '../records';
-import { eventTime } from '../records';
+import { eventTimeMs } from '../records';
 import { Router } from '../match/routing';
 import type { Rule, RuleIssue } from '../rule/schema';
 import { RuleValidationError } from '../rule/schema';
@@ -95,6 +95,7 @@ interface Slot {
 }
 
 const NO_ALERTS: readonly Alert[] = Object.freeze([]);
+const NO_SLOTS: readonly Slot[] = Object.freeze([]);
 
 function newCounters(): RuleCounters {
   return { offered: 0, matched: 0, alerts: 0, suppressed: 0, late: 0, stale: 0 };
@@ -107,7 +108,8 @@ export class RuleEngine {
   private readonly clocks: Record<Source, Map<number, StreamClock>> = { events: new Map(), flows: new Map() };
   private readonly dirtyGroups = new Map<string, { slot: Slot; group: GroupState } | null>();
   private readonly dirtyClocks = new Set<StreamClock>();
-  private readonly scratch: Slot[] = [];
+  /** Candidate lists of the record being processed (reused; cleared as they are consumed). */
+  private readonly scratch: Array<readonly Slot[]> = [];
   private readonly totals = { records: { events: 0, flows: 0 } as Record<Source, number>, clampedTime: 0, offered: 0 };
   private readonly ctx: DetectContext;
 
@@ -254,31 +256,33 @@ export class RuleEngine {
   /** Evaluates one record against every rule it is routed to; returns the alerts it raised. */
   process(source: Source, record: InputRecord): readonly Alert[] {
     this.totals.records[source]++;
-    const { time, clamped } = eventTime(source, record, this.settings.maxFutureSkewMs);
-    if (clamped) this.totals.clampedTime++;
+    const time = eventTimeMs(source, record, this.settings.maxFutureSkewMs);
+    if (time !== (source === 'events' ? (record as EventRecord).timestamp_ms : (record as FlowRecord).flow_end_ms)) this.totals.clampedTime++;
     const projectId = record.project_id;
     const clock = this.advanceStream(source, projectId, time);
     const stale = time < clock.time - this.settings.maxLagMs;
-    const candidates = this.scratch;
-    candidates.length = 0;
-    const n = this.router.collect(source, projectId, record, candidates);
-    this.totals.offered += n;
+    const lists = this.scratch;
+    const n = this.router.collect(source, projectId, record, lists);
     let alerts: Alert[] | null = null;
-    for (let i = 0; i < n; i++) {
-      const slot = candidates[i] as Slot;
-      slot.counters.offered++;
-      if (!slot.compiled.matches(record)) continue;
-      slot.counters.matched++;
-      if (stale) {
-        slot.counters.stale++;
-        continue;
+    for (let l = 0; l < n; l++) {
+      const list = lists[l] as readonly Slot[];
+      lists[l] = NO_SLOTS;
+      this.totals.offered += list.length;
+      for (let i = 0; i < list.length; i++) {
+        const slot = list[i] as Slot;
+        slot.counters.offered++;
+        if (!slot.compiled.matches(record)) continue;
+        slot.counters.matched++;
+        if (stale) {
+          slot.counters.stale++;
+          continue;
+        }
+        const alert = slot.spec === null
+          ? evaluateSingle(this.ctx, slot, projectId, record, time)
+          : evaluateAggregate(this.ctx, slot, slot.spec, projectId, record, time);
+        if (alert !== null) (alerts ??= []).push(alert);
       }
-      const alert = slot.spec === null
-        ? evaluateSingle(this.ctx, slot, projectId, record, time)
-        : evaluateAggregate(this.ctx, slot, slot.spec, projectId, record, time);
-      if (alert !== null) (alerts ??= []).push(alert);
     }
-    candidates.length = 0;
     return alerts ?? NO_ALERTS;
   }
 

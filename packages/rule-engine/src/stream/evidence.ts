@@ -40,17 +40,20 @@ export interface FlowEvidence {
 
 export type Evidence = EventEvidence | FlowEvidence;
 
+/** A Space-Saving table as one flat array: key, count, key, count, … (at most TRACKED_TOP keys). */
+type TopTable<T> = Array<T | number>;
+
 export interface EvidenceState {
   ids: string[];
   times: number[];
-  ports: Map<number, number> | null;
-  addrs: Map<string, number> | null;
+  ports: TopTable<number> | null;
+  addrs: TopTable<string> | null;
 }
 
 export function newEvidence(source: Source): EvidenceState {
   return source === 'events'
     ? { ids: [], times: [], ports: null, addrs: null }
-    : { ids: [], times: [], ports: new Map(), addrs: new Map() };
+    : { ids: [], times: [], ports: [], addrs: [] };
 }
 
 export function noteEvent(ev: EvidenceState, id: string, t: number, limit: number): void {
@@ -63,26 +66,21 @@ export function noteEvent(ev: EvidenceState, id: string, t: number, limit: numbe
   }
 }
 
-function spaceSaving<T>(table: Map<T, number>, key: T): void {
-  const c = table.get(key);
-  if (c !== undefined) {
-    table.set(key, c + 1);
-    return;
-  }
-  if (table.size < TRACKED_TOP) {
-    table.set(key, 1);
-    return;
-  }
-  let minKey: T | undefined;
-  let min = Number.POSITIVE_INFINITY;
-  for (const [k, v] of table) {
-    if (v < min) {
-      min = v;
-      minKey = k;
+function spaceSaving<T>(table: TopTable<T>, key: T): void {
+  let min = 0;
+  for (let i = 0; i < table.length; i += 2) {
+    if (table[i] === key) {
+      table[i + 1] = (table[i + 1] as number) + 1;
+      return;
     }
+    if ((table[i + 1] as number) < (table[min + 1] as number)) min = i;
   }
-  table.delete(minKey as T);
-  table.set(key, min + 1);
+  if (table.length < 2 * TRACKED_TOP) {
+    table.push(key, 1);
+    return;
+  }
+  table[min] = key;
+  table[min + 1] = (table[min + 1] as number) + 1;
 }
 
 export function noteFlow(ev: EvidenceState, f: FlowRecord): void {
@@ -91,13 +89,24 @@ export function noteFlow(ev: EvidenceState, f: FlowRecord): void {
 }
 
 export function resetTops(ev: EvidenceState): void {
-  ev.ports?.clear();
-  ev.addrs?.clear();
+  if (ev.ports !== null) ev.ports.length = 0;
+  if (ev.addrs !== null) ev.addrs.length = 0;
 }
 
-function top<T extends string | number>(table: Map<T, number> | null): Array<TopEntry<T>> {
-  if (table === null) return [];
-  return [...table.entries()]
+/** The table's entries as [key, count] pairs, in table order. */
+export function topPairs<T>(table: TopTable<T> | null): Array<[T, number]> | null {
+  if (table === null) return null;
+  const out: Array<[T, number]> = [];
+  for (let i = 0; i < table.length; i += 2) out.push([table[i] as T, table[i + 1] as number]);
+  return out;
+}
+
+export function topFromPairs<T>(pairs: Array<[T, number]>): TopTable<T> {
+  return pairs.slice(0, TRACKED_TOP).flat();
+}
+
+function top<T extends string | number>(table: TopTable<T> | null): Array<TopEntry<T>> {
+  return (topPairs(table) ?? [])
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .slice(0, REPORTED_TOP)
     .map(([value, count]) => ({ value, count }));

@@ -7,9 +7,10 @@
  * (same source, project, match, grouping and window); otherwise it is discarded.
  */
 import type { GroupValue } from './alert';
-import { newEvidence } from './evidence';
+import { newEvidence, topFromPairs, topPairs } from './evidence';
 import type { EvidenceState } from './evidence';
 import type { Source } from '../records';
+import { BUCKET_FIELDS, bucketRows, markFired } from './window';
 import type { DistinctValue, WindowState } from './window';
 
 export interface GroupState {
@@ -88,18 +89,15 @@ export function serializeGroup(g: GroupState, signature: string): SerializedGrou
   const out: SerializedGroup = { kind: 'group', format: STATE_FORMAT, rule_id: g.ruleId, signature, project_id: g.projectId, group_values: g.values };
   if (g.win !== null && g.ev !== null) {
     const w = g.win;
-    const buckets: number[][] = [];
-    for (let i = 0; i < w.idx.length; i++) {
-      buckets.push([w.idx[i], w.cnt[i], w.lo[i], w.hi[i], w.sum[i], w.bytes[i], w.packets[i]] as number[]);
-    }
+    const buckets = bucketRows(w);
     out.window = {
       clock: w.clock,
       buckets,
       distinct: w.occ === null ? null : [...w.occ.entries()].map(([v, l]) => [v, [...l]]),
       fired: [...w.fired],
       samples: g.ev.ids.map((id, i) => [id, g.ev?.times[i] as number]),
-      top_ports: g.ev.ports === null ? null : [...g.ev.ports.entries()],
-      top_addrs: g.ev.addrs === null ? null : [...g.ev.addrs.entries()],
+      top_ports: topPairs(g.ev.ports),
+      top_addrs: topPairs(g.ev.addrs),
     };
   }
   if (g.fired !== null) out.fired = [...g.fired];
@@ -121,13 +119,13 @@ export function deserializeGroup(s: SerializedGroup, source: Source, aggregating
   const w = s.window;
   if (w === undefined || typeof w.clock !== 'number' || !Array.isArray(w.buckets) || !finiteList(w.fired)) return null;
   const win: WindowState = {
-    clock: w.clock, idx: [], cnt: [], lo: [], hi: [], sum: [], bytes: [], packets: [],
-    occ: w.distinct === null ? null : new Map(), dc: w.distinct === null ? null : new Map(), fired: [...w.fired],
+    clock: w.clock, b: [],
+    occ: w.distinct === null ? null : new Map(), dc: null, fired: [],
   };
+  for (const f of w.fired) markFired(win, f);
   for (const row of w.buckets) {
-    if (!finiteList(row) || row.length !== 7) return null;
-    const [b, cnt, lo, hi, sum, bytes, packets] = row as [number, number, number, number, number, number, number];
-    win.idx.push(b); win.cnt.push(cnt); win.lo.push(lo); win.hi.push(hi); win.sum.push(sum); win.bytes.push(bytes); win.packets.push(packets);
+    if (!finiteList(row) || row.length !== BUCKET_FIELDS) return null;
+    win.b.push(...row);
   }
   if (w.distinct !== null) {
     if (!Array.isArray(w.distinct)) return null;
@@ -141,8 +139,8 @@ export function deserializeGroup(s: SerializedGroup, source: Source, aggregating
     ev.ids.push(id);
     ev.times.push(t);
   }
-  if (ev.ports !== null) for (const [p, c] of w.top_ports ?? []) ev.ports.set(p, c);
-  if (ev.addrs !== null) for (const [a, c] of w.top_addrs ?? []) ev.addrs.set(a, c);
+  if (ev.ports !== null && Array.isArray(w.top_ports)) ev.ports = topFromPairs(w.top_ports);
+  if (ev.addrs !== null && Array.isArray(w.top_addrs)) ev.addrs = topFromPairs(w.top_addrs);
   return { ...base, win, ev, fired: null };
 }
 

@@ -41,21 +41,29 @@ export interface WindowSpec {
   distinctCap: number;
 }
 
+/** Layout of one bucket in `WindowState.b`: [bucket, records, first ms, last ms, sum, bytes, packets]. */
+export const BUCKET_FIELDS = 7;
+const IDX = 0;
+const CNT = 1;
+const LO = 2;
+const HI = 3;
+const SUM = 4;
+const BYTES = 5;
+const PACKETS = 6;
+
 export interface WindowState {
   /** Newest event time accepted into this group. */
   clock: number;
-  idx: number[];
-  cnt: number[];
-  lo: number[];
-  hi: number[];
-  sum: number[];
-  bytes: number[];
-  packets: number[];
+  /** Non-empty buckets in ascending order, BUCKET_FIELDS numbers each (one flat array per group). */
+  b: number[];
   /** distinct: value → sorted buckets it occurred in. */
   occ: Map<DistinctValue, number[]> | null;
-  /** distinct: cached distinct count per window end (derived; never serialised). */
+  /**
+   * distinct: cached distinct count per window end (derived; never serialised). Created only once
+   * a group holds more than CACHE_FROM values; below that, counting afresh is as cheap.
+   */
   dc: Map<number, number> | null;
-  /** Ends of windows that raised an alert. */
+  /** Ends of windows that raised an alert (shared empty array until the first). */
   fired: number[];
 }
 
@@ -64,11 +72,11 @@ export interface Crossing { end: number; value: number }
 /** Returned when windows reached the threshold but every one of them is suppressed. */
 export const SUPPRESSED: Crossing = Object.freeze({ end: Number.NaN, value: Number.NaN });
 
+const CACHE_FROM = 32;
+const NONE_FIRED: number[] = Object.freeze([]) as unknown as number[];
+
 export function newWindowState(fn: WindowSpec['fn'], clock: number): WindowState {
-  return {
-    clock, idx: [], cnt: [], lo: [], hi: [], sum: [], bytes: [], packets: [],
-    occ: fn === 'distinct' ? new Map() : null, dc: fn === 'distinct' ? new Map() : null, fired: [],
-  };
+  return { clock, b: [], occ: fn === 'distinct' ? new Map() : null, dc: null, fired: NONE_FIRED };
 }
 
 /** A record is late when it is older than the group's newest record by more than the lateness. */
@@ -79,6 +87,30 @@ export function isLate(st: WindowState, t: number, latenessMs: number): boolean 
 /** First bucket that an accepted record can still fall into. */
 export function lowestOpenBucket(st: WindowState, spec: WindowSpec): number {
   return Math.floor((st.clock - spec.latenessMs) / spec.geometry.bucketMs);
+}
+
+/** Position (in buckets) of the first bucket whose index is ≥ x. */
+function bucketLowerBound(b: number[], x: number): number {
+  let lo = 0;
+  let hi = b.length / BUCKET_FIELDS;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((b[mid * BUCKET_FIELDS] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The buckets as rows of BUCKET_FIELDS numbers (for serialisation and tests). */
+export function bucketRows(st: WindowState): number[][] {
+  const rows: number[][] = [];
+  for (let i = 0; i < st.b.length; i += BUCKET_FIELDS) rows.push(st.b.slice(i, i + BUCKET_FIELDS));
+  return rows;
+}
+
+/** Removes the first `n` elements (splice is a memmove in V8; copyWithin is ~10× slower). */
+function dropFront(a: number[], n: number): void {
+  if (n > 0) a.splice(0, n);
 }
 
 /** Index of the first element of sorted `a` that is ≥ x. */
@@ -105,41 +137,42 @@ export function advanceClock(st: WindowState, t: number, spec: WindowSpec): bool
   if (Math.floor(t / bucketMs) === before) return false;
   const open = lowestOpenBucket(st, spec);
   const keepFrom = open - k + 1;
-  const hadBuckets = st.idx.length > 0;
-  const cut = lowerBound(st.idx, keepFrom);
-  if (cut > 0) {
-    st.idx.splice(0, cut); st.cnt.splice(0, cut); st.lo.splice(0, cut); st.hi.splice(0, cut);
-    st.sum.splice(0, cut); st.bytes.splice(0, cut); st.packets.splice(0, cut);
-  }
-  const firedCut = lowerBound(st.fired, open - spec.spacing + 1);
-  if (firedCut > 0) st.fired.splice(0, firedCut);
-  if (st.occ !== null) {
+  const hadBuckets = st.b.length > 0;
+  const cut = bucketLowerBound(st.b, keepFrom);
+  dropFront(st.b, cut * BUCKET_FIELDS);
+  if (st.fired.length > 0) dropFront(st.fired, lowerBound(st.fired, open - spec.spacing + 1));
+  // Every occurrence lies in a bucket of `b`, so only dropping buckets can drop occurrences.
+  if (st.occ !== null && cut > 0) {
     for (const [value, list] of st.occ) {
       const c = lowerBound(list, keepFrom);
       if (c === list.length) st.occ.delete(value);
-      else if (c > 0) list.splice(0, c);
+      else dropFront(list, c);
     }
   }
   if (st.dc !== null) for (const e of st.dc.keys()) if (e < open) st.dc.delete(e);
-  return hadBuckets && st.idx.length === 0;
+  return hadBuckets && st.b.length === 0;
 }
 
 /** Adds one accepted record to its bucket; returns the bucket. */
 export function addToBucket(st: WindowState, spec: WindowSpec, t: number, summand: number, bytes: number, packets: number): number {
-  const b = Math.floor(t / spec.geometry.bucketMs);
-  const n = st.idx.length;
-  let i = n > 0 && (st.idx[n - 1] as number) < b ? n : lowerBound(st.idx, b);
-  if (i === n || st.idx[i] !== b) {
-    st.idx.splice(i, 0, b); st.cnt.splice(i, 0, 0); st.lo.splice(i, 0, t); st.hi.splice(i, 0, t);
-    st.sum.splice(i, 0, 0); st.bytes.splice(i, 0, 0); st.packets.splice(i, 0, 0);
+  const bucket = Math.floor(t / spec.geometry.bucketMs);
+  const b = st.b;
+  const n = b.length;
+  let at: number;
+  if (n > 0 && b[n - BUCKET_FIELDS] === bucket) {
+    at = n - BUCKET_FIELDS;
+  } else {
+    at = n > 0 && (b[n - BUCKET_FIELDS] as number) < bucket ? n : bucketLowerBound(b, bucket) * BUCKET_FIELDS;
+    if (at === n) b.push(bucket, 0, t, t, 0, 0, 0);
+    else if (b[at] !== bucket) b.splice(at, 0, bucket, 0, t, t, 0, 0, 0);
   }
-  st.cnt[i] = (st.cnt[i] as number) + 1;
-  if (t < (st.lo[i] as number)) st.lo[i] = t;
-  if (t > (st.hi[i] as number)) st.hi[i] = t;
-  st.sum[i] = (st.sum[i] as number) + summand;
-  st.bytes[i] = (st.bytes[i] as number) + bytes;
-  st.packets[i] = (st.packets[i] as number) + packets;
-  return b;
+  b[at + CNT] = (b[at + CNT] as number) + 1;
+  if (t < (b[at + LO] as number)) b[at + LO] = t;
+  if (t > (b[at + HI] as number)) b[at + HI] = t;
+  if (summand !== 0) b[at + SUM] = (b[at + SUM] as number) + summand;
+  if (bytes !== 0) b[at + BYTES] = (b[at + BYTES] as number) + bytes;
+  if (packets !== 0) b[at + PACKETS] = (b[at + PACKETS] as number) + packets;
+  return bucket;
 }
 
 function isSuppressed(st: WindowState, e: number, spacing: number): boolean {
@@ -159,17 +192,27 @@ function newestEnd(st: WindowState, spec: WindowSpec): number {
 export function crossingAfterAdd(st: WindowState, spec: WindowSpec, b: number): Crossing | null {
   const k = spec.geometry.buckets;
   const last = Math.min(b + k - 1, newestEnd(st, spec));
-  const col = spec.fn === 'sum' ? st.sum : st.cnt;
-  const idx = st.idx;
-  let leave = lowerBound(idx, b - k + 1);
+  const col = spec.fn === 'sum' ? SUM : CNT;
+  const buckets = st.b;
+  const end = buckets.length;
+  let leave = bucketLowerBound(buckets, b - k + 1) * BUCKET_FIELDS;
   let enter = leave;
   let value = 0;
-  while (enter < idx.length && (idx[enter] as number) <= b) value += col[enter++] as number;
+  while (enter < end && (buckets[enter] as number) <= b) {
+    value += buckets[enter + col] as number;
+    enter += BUCKET_FIELDS;
+  }
   let suppressed = false;
   for (let e = b; e <= last; e++) {
     if (e > b) {
-      if (enter < idx.length && idx[enter] === e) value += col[enter++] as number;
-      if (leave < idx.length && idx[leave] === e - k) value -= col[leave++] as number;
+      if (enter < end && buckets[enter] === e) {
+        value += buckets[enter + col] as number;
+        enter += BUCKET_FIELDS;
+      }
+      if (leave < end && buckets[leave] === e - k) {
+        value -= buckets[leave + col] as number;
+        leave += BUCKET_FIELDS;
+      }
     }
     if (value >= spec.threshold) {
       if (!isSuppressed(st, e, spec.spacing)) return { end: e, value };
@@ -199,7 +242,7 @@ function enforceCap(st: WindowState, cap: number): void {
   byAge.sort((a, b) => a.latest - b.latest || a.order - b.order);
   let i = 0;
   while (occ.size > target && i < byAge.length) occ.delete((byAge[i++] as { v: DistinctValue }).v);
-  (st.dc as Map<number, number>).clear();
+  st.dc?.clear();
 }
 
 /**
@@ -208,7 +251,6 @@ function enforceCap(st: WindowState, cap: number): void {
  */
 export function addDistinct(st: WindowState, spec: WindowSpec, b: number, value: DistinctValue): Crossing | null {
   const occ = st.occ as Map<DistinctValue, number[]>;
-  const dc = st.dc as Map<number, number>;
   const k = spec.geometry.buckets;
   let list = occ.get(value);
   let prev = Number.NEGATIVE_INFINITY;
@@ -223,14 +265,21 @@ export function addDistinct(st: WindowState, spec: WindowSpec, b: number, value:
     if (i < list.length) next = list[i] as number;
     list.splice(i, 0, b);
   }
+  if (st.dc === null && occ.size > CACHE_FROM) st.dc = new Map();
+  const dc = st.dc;
   const from = Math.max(b, prev + k);
   const to = Math.min(b + k - 1, next - 1, newestEnd(st, spec));
   let crossing: Crossing | null = null;
   let suppressed = false;
   for (let e = from; e <= to; e++) {
-    const cached = dc.get(e);
-    const n = cached === undefined ? distinctIn(st, k, e) : cached + 1;
-    dc.set(e, n);
+    let n: number;
+    if (dc === null) {
+      n = distinctIn(st, k, e);
+    } else {
+      const cached = dc.get(e);
+      n = cached === undefined ? distinctIn(st, k, e) : cached + 1;
+      dc.set(e, n);
+    }
     if (crossing === null && n >= spec.threshold) {
       if (!isSuppressed(st, e, spec.spacing)) crossing = { end: e, value: n };
       else suppressed = true;
@@ -241,7 +290,8 @@ export function addDistinct(st: WindowState, spec: WindowSpec, b: number, value:
 }
 
 export function markFired(st: WindowState, end: number): void {
-  st.fired.splice(lowerBound(st.fired, end), 0, end);
+  if (st.fired === NONE_FIRED) st.fired = [end];
+  else st.fired.splice(lowerBound(st.fired, end), 0, end);
 }
 
 export interface WindowTotals {
@@ -262,13 +312,14 @@ export function windowTotals(st: WindowState, g: WindowGeometry, end: number): W
     startMs: from * g.bucketMs, endMs: (end + 1) * g.bucketMs, records: 0, sum: 0, bytes: 0, packets: 0,
     firstSeenMs: Number.POSITIVE_INFINITY, lastSeenMs: Number.NEGATIVE_INFINITY,
   };
-  for (let i = lowerBound(st.idx, from); i < st.idx.length && (st.idx[i] as number) <= end; i++) {
-    out.records += st.cnt[i] as number;
-    out.sum += st.sum[i] as number;
-    out.bytes += st.bytes[i] as number;
-    out.packets += st.packets[i] as number;
-    if ((st.lo[i] as number) < out.firstSeenMs) out.firstSeenMs = st.lo[i] as number;
-    if ((st.hi[i] as number) > out.lastSeenMs) out.lastSeenMs = st.hi[i] as number;
+  const b = st.b;
+  for (let i = bucketLowerBound(b, from) * BUCKET_FIELDS; i < b.length && (b[i + IDX] as number) <= end; i += BUCKET_FIELDS) {
+    out.records += b[i + CNT] as number;
+    out.sum += b[i + SUM] as number;
+    out.bytes += b[i + BYTES] as number;
+    out.packets += b[i + PACKETS] as number;
+    if ((b[i + LO] as number) < out.firstSeenMs) out.firstSeenMs = b[i + LO] as number;
+    if ((b[i + HI] as number) > out.lastSeenMs) out.lastSeenMs = b[i + HI] as number;
   }
   return out;
 }

@@ -5,7 +5,7 @@
  * Arguments filter test files by substring: `npm test -- packages/db`.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ const filters = process.argv.slice(2);
 function testFiles(): string[] {
   const files: string[] = [];
   for (const top of ['packages', 'services', 'test']) {
+    if (!existsSync(join(root, top))) continue;
     for (const entry of readdirSync(join(root, top), { recursive: true, withFileTypes: false }) as string[]) {
       if (!entry.endsWith('.test.ts') || entry.includes('node_modules')) continue;
       const file = join(top, entry);

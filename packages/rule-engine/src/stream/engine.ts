@@ -14,18 +14,19 @@
  *   so forgetting never changes a result.
  */
 import type { Alert } from './alert';
-import { compileRule, ruleFingerprint } from '../match/compile';
-import type { CompiledRule } from '../match/compile';
 import type { EventRecord, FlowRecord, InputRecord, Source } from '../records';
 import { eventTimeMs } from '../records';
 import { Router } from '../match/routing';
-import type { Rule, RuleIssue } from '../rule/schema';
-import { RuleValidationError } from '../rule/schema';
+import type { Rule } from '../rule/schema';
 import type { GroupState, StateEntry, StreamClock } from './state';
 import { clockEntryKey, deserializeGroup, groupEntryKey, serializeClock, serializeGroup } from './state';
 import { evaluateAggregate, evaluateSingle } from './detect';
 import type { DetectContext, RuleCounters } from './detect';
-import type { WindowSpec } from './window';
+import { emptyLoadReport, prepareSlot } from './reload';
+import type { LoadReport, Slot } from './reload';
+import { retention } from './retention';
+
+export type { LoadReport } from './reload';
 
 export interface EngineOptions {
   /** How far behind its group's newest record a record may be and still count (default 2 min). */
@@ -56,17 +57,6 @@ const DEFAULTS: Settings = {
   trackChanges: false,
 };
 
-export interface LoadReport {
-  added: string[];
-  updated: string[];
-  /** Rules whose state was discarded because its meaning changed (match, grouping, window…). */
-  reset: string[];
-  removed: string[];
-  disabled: string[];
-  unchanged: string[];
-  rejected: Array<{ id: string; issues: RuleIssue[] }>;
-}
-
 export interface RestoreReport { restored: number; discarded: number }
 
 export interface RuleStatus { id: string; version: number; enabled: boolean; groups: number; counters: RuleCounters }
@@ -80,26 +70,8 @@ export interface EngineStats {
   rules: RuleStatus[];
 }
 
-interface Slot {
-  readonly id: string;
-  readonly source: Source;
-  readonly projectId: number | null;
-  readonly route: CompiledRule['route'];
-  readonly compiled: CompiledRule;
-  readonly fingerprint: string;
-  readonly spec: WindowSpec | null;
-  readonly enabled: boolean;
-  /** project → group key → state */
-  readonly groups: Map<number, Map<string, GroupState>>;
-  readonly counters: RuleCounters;
-}
-
 const NO_ALERTS: readonly Alert[] = Object.freeze([]);
 const NO_SLOTS: readonly Slot[] = Object.freeze([]);
-
-function newCounters(): RuleCounters {
-  return { offered: 0, matched: 0, alerts: 0, suppressed: 0, late: 0, stale: 0 };
-}
 
 export class RuleEngine {
   private readonly settings: Settings;
@@ -129,7 +101,7 @@ export class RuleEngine {
 
   /** Replaces the whole rule set; state of rules whose meaning is unchanged is kept. */
   load(rules: readonly Rule[]): LoadReport {
-    const report: LoadReport = { added: [], updated: [], reset: [], removed: [], disabled: [], unchanged: [], rejected: [] };
+    const report = emptyLoadReport();
     const next = new Map<string, Slot>();
     for (const rule of rules) {
       const id = String((rule as { id?: unknown }).id);
@@ -137,7 +109,7 @@ export class RuleEngine {
         report.rejected.push({ id, issues: [{ path: 'id', message: `rule id '${id}' is loaded twice` }] });
         continue;
       }
-      const slot = this.prepare(rule, report);
+      const slot = prepareSlot(rule, this.slots.get(String((rule as { id?: unknown }).id)), this.settings, report, (old) => this.dropState(old));
       if (slot !== null) next.set(id, slot);
       else {
         const old = this.slots.get(id);
@@ -156,8 +128,8 @@ export class RuleEngine {
 
   /** Adds or replaces one rule. */
   upsert(rule: Rule): LoadReport {
-    const report: LoadReport = { added: [], updated: [], reset: [], removed: [], disabled: [], unchanged: [], rejected: [] };
-    const slot = this.prepare(rule, report);
+    const report = emptyLoadReport();
+    const slot = prepareSlot(rule, this.slots.get(String((rule as { id?: unknown }).id)), this.settings, report, (old) => this.dropState(old));
     if (slot !== null) {
       const next = new Map(this.slots);
       next.set(slot.id, slot);
@@ -175,57 +147,6 @@ export class RuleEngine {
     next.delete(ruleId);
     this.install(next);
     return true;
-  }
-
-  /** Compiles `rule` into a slot, carrying over state when allowed; null when rejected. */
-  private prepare(rule: Rule, report: LoadReport): Slot | null {
-    let compiled: CompiledRule;
-    try {
-      compiled = compileRule(rule);
-    } catch (err) {
-      const id = String((rule as { id?: unknown }).id);
-      report.rejected.push({ id, issues: err instanceof RuleValidationError ? err.issues : [{ path: '', message: (err as Error).message }] });
-      return null;
-    }
-    const r = compiled.rule;
-    const fingerprint = ruleFingerprint(r);
-    const old = this.slots.get(r.id);
-    if (old !== undefined && old.fingerprint === fingerprint) {
-      report.unchanged.push(r.id);
-      return old;
-    }
-    const keep = old !== undefined && old.enabled && r.enabled && old.compiled.stateSignature === compiled.stateSignature;
-    if (old !== undefined && !keep) this.dropState(old);
-    if (!r.enabled) report.disabled.push(r.id);
-    else if (old === undefined) report.added.push(r.id);
-    else if (keep) report.updated.push(r.id);
-    else report.reset.push(r.id);
-    return {
-      id: r.id,
-      source: r.source,
-      projectId: r.project_id,
-      route: compiled.route,
-      compiled,
-      fingerprint,
-      spec: this.windowSpec(compiled),
-      enabled: r.enabled,
-      groups: keep ? (old as Slot).groups : new Map(),
-      counters: keep ? (old as Slot).counters : newCounters(),
-    };
-  }
-
-  private windowSpec(c: CompiledRule): WindowSpec | null {
-    const a = c.aggregate;
-    if (a === null) return null;
-    const g = a.geometry;
-    return {
-      geometry: g,
-      fn: a.fn,
-      threshold: a.threshold,
-      latenessMs: this.settings.allowedLatenessMs,
-      spacing: Math.max(g.buckets, Math.ceil(c.suppressMs / g.bucketMs)),
-      distinctCap: Math.max(this.settings.maxDistinctValues, 2 * Math.ceil(a.threshold)),
-    };
   }
 
   private install(next: Map<string, Slot>): void {
@@ -314,32 +235,14 @@ export class RuleEngine {
       const groups = slot.groups.get(clock.projectId);
       if (groups === undefined) continue;
       for (const [key, g] of groups) {
-        if (!this.forgettable(slot, g, horizon)) continue;
+        const r = retention(slot, g, horizon);
+        if (r.trimmed) this.touch(slot, g);
+        if (!r.forget) continue;
         groups.delete(key);
         if (this.settings.trackChanges) this.dirtyGroups.set(groupEntryKey(slot.id, g.projectId, g.groupKey), null);
       }
       if (groups.size === 0) slot.groups.delete(clock.projectId);
     }
-  }
-
-  private forgettable(slot: Slot, g: GroupState, horizon: number): boolean {
-    if (g.win !== null && slot.spec !== null) {
-      const { windowMs, bucketMs } = slot.spec.geometry;
-      const lastFired = g.win.fired[g.win.fired.length - 1];
-      return g.win.clock + windowMs + bucketMs < horizon
-        && (lastFired === undefined || (lastFired + slot.spec.spacing + 1) * bucketMs <= horizon);
-    }
-    if (g.fired !== null) {
-      const keepAfter = horizon - slot.compiled.suppressMs;
-      let cut = 0;
-      while (cut < g.fired.length && (g.fired[cut] as number) < keepAfter) cut++;
-      if (cut > 0) {
-        g.fired.splice(0, cut);
-        if (g.fired.length > 0) this.touch(slot, g);
-      }
-      return g.fired.length === 0;
-    }
-    return true;
   }
 
   // ── state ────────────────────────────────────────────────────────────────────────────────

@@ -13,12 +13,12 @@ import type { Alert, GroupValue } from './alert';
 import { aggregateSummary, alertId, alertTitle, recordSummary, recordWindowIdentity, textValues, windowIdentity } from './alert';
 import type { CompiledRule } from '../match/compile';
 import type { Getter } from '../rule/fields';
-import { newEvidence, noteEvent, noteFlow, recordEvidence, resetTops, windowEvidence } from './evidence';
+import { DISTINCT_SAMPLE, newEvidence, noteEvent, noteFlow, recordEvidence, resetTops, windowEvidence } from './evidence';
 import { asNumber } from '../match/literals';
 import type { EventRecord, FlowRecord, InputRecord, Source } from '../records';
 import { recordIdentity } from '../records';
 import type { GroupState } from './state';
-import { addDistinct, addToBucket, advanceClock, crossingAfterAdd, isLate, markFired, newWindowState, SUPPRESSED, windowTotals } from './window';
+import { addDistinct, addToBucket, advanceClock, crossingAfterAdd, distinctValuesIn, isLate, markFired, newWindowState, SUPPRESSED, windowTotals } from './window';
 import type { DistinctValue, WindowSpec } from './window';
 
 export interface RuleCounters {
@@ -200,7 +200,8 @@ export function evaluateAggregate(ctx: DetectContext, slot: DetectSlot, spec: Wi
   const totals = windowTotals(win, spec.geometry, crossing.end);
   const rule = c.rule;
   const values = namedValues(c, g.values);
-  const evidence = windowEvidence(source, ev, totals.startMs, totals.endMs, totals);
+  const distinct = spec.fn === 'distinct' ? distinctValuesIn(win, spec.geometry.buckets, crossing.end, DISTINCT_SAMPLE) : null;
+  const evidence = windowEvidence(source, ev, totals.startMs, totals.endMs, totals, distinct);
   resetTops(ev);
   slot.counters.alerts++;
   return {

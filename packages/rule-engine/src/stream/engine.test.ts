@@ -82,6 +82,7 @@ describe('detections', () => {
       assert.equal(a.evidence.bytes, 50 * 60);
       assert.equal(a.evidence.top_dst_addrs[0]?.value, '10.0.0.5');
       assert.equal(a.evidence.top_dst_ports.length, 5);
+      assert.deepEqual(a.evidence.distinct_values, Array.from({ length: 20 }, (_, i) => i + 1), 'the first 20 scanned ports');
     }
   });
 

@@ -3,7 +3,9 @@
  * events and report those inside the alert's window. Flow rules report the window's flow, byte and
  * packet totals (exact, from the window buckets) and the most frequent destination ports and
  * addresses, counted with the Space-Saving algorithm over a bounded table of 16 entries since the
- * group's previous alert or since it was last idle (no bucket left in any open window).
+ * group's previous alert or since it was last idle (no bucket left in any open window); those
+ * counts are upper bounds. Distinct aggregations also report up to 20 of the window's distinct
+ * values (the ports scanned, the user names tried).
  */
 import type { EventRecord, FlowRecord, Source } from '../records';
 
@@ -25,7 +27,16 @@ export interface FlowSample {
   exporter: string;
 }
 
-export interface EventEvidence { kind: 'events'; event_ids: string[] }
+/** For distinct aggregations: up to DISTINCT_SAMPLE of the distinct values in the window, ascending. */
+export type DistinctSample = Array<string | number | boolean>;
+
+export const DISTINCT_SAMPLE = 20;
+
+export interface EventEvidence {
+  kind: 'events';
+  event_ids: string[];
+  distinct_values?: DistinctSample;
+}
 
 export interface FlowEvidence {
   kind: 'flows';
@@ -36,6 +47,7 @@ export interface FlowEvidence {
   top_dst_addrs: Array<TopEntry<string>>;
   /** The flow itself, for alerts raised by a single flow. */
   flow: FlowSample | null;
+  distinct_values?: DistinctSample;
 }
 
 export type Evidence = EventEvidence | FlowEvidence;
@@ -113,18 +125,19 @@ function top<T extends string | number>(table: TopTable<T> | null): Array<TopEnt
 }
 
 /** Evidence of an aggregated alert over event times [startMs, endMs). */
-export function windowEvidence(source: Source, ev: EvidenceState, startMs: number, endMs: number, totals: { records: number; bytes: number; packets: number }): Evidence {
+export function windowEvidence(source: Source, ev: EvidenceState, startMs: number, endMs: number, totals: { records: number; bytes: number; packets: number }, distinct: DistinctSample | null): Evidence {
+  const sample = distinct === null ? {} : { distinct_values: distinct };
   if (source === 'events') {
     const ids: string[] = [];
     for (let i = 0; i < ev.ids.length; i++) {
       const t = ev.times[i] as number;
       if (t >= startMs && t < endMs) ids.push(ev.ids[i] as string);
     }
-    return { kind: 'events', event_ids: ids };
+    return { kind: 'events', event_ids: ids, ...sample };
   }
   return {
     kind: 'flows', flows: totals.records, bytes: totals.bytes, packets: totals.packets,
-    top_dst_ports: top(ev.ports), top_dst_addrs: top(ev.addrs), flow: null,
+    top_dst_ports: top(ev.ports), top_dst_addrs: top(ev.addrs), flow: null, ...sample,
   };
 }
 

@@ -233,6 +233,15 @@ function distinctIn(st: WindowState, k: number, e: number): number {
   return n;
 }
 
+/** Up to `limit` of the distinct values in the window ending at `e`, in ascending order. */
+export function distinctValuesIn(st: WindowState, k: number, e: number, limit: number): DistinctValue[] {
+  const out: DistinctValue[] = [];
+  if (st.occ === null) return out;
+  for (const [v, list] of st.occ) if (occursWithin(list, e - k + 1, e)) out.push(v);
+  out.sort((a, b) => (typeof a === typeof b ? (a < b ? -1 : a > b ? 1 : 0) : typeof a < typeof b ? -1 : 1));
+  return out.slice(0, limit);
+}
+
 /** Forgets the values whose latest occurrence is oldest until `cap` remain (ties: first seen first). */
 function enforceCap(st: WindowState, cap: number): void {
   const occ = st.occ as Map<DistinctValue, number[]>;

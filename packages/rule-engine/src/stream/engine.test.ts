@@ -191,6 +191,22 @@ describe('time', () => {
   });
 });
 
+describe('several workers', () => {
+  it('tells which (rule, group) a record belongs to, and a worker can evaluate one rule only', () => {
+    const e = createEngine();
+    e.load([bruteForce, { ...bruteForce, id: 'bf2', aggregate: { ...(bruteForce.aggregate as NonNullable<typeof bruteForce.aggregate>), group_by: [] } }]);
+    const login = failedLogins(1)[0] as EventRecord;
+    assert.deepEqual(e.groupsOf('events', login), [
+      { rule_id: 'bf', project_id: 1, group_key: '["198.51.100.7"]' },
+      { rule_id: 'bf2', project_id: 1, group_key: '[]' },
+    ]);
+    assert.deepEqual(e.groupsOf('events', event({ type: 'other' })), []);
+    const alerts = feed(e, 'events', []).concat(failedLogins(10).flatMap((r) => [...e.process('events', r, 'bf2')]));
+    assert.deepEqual(alerts.map((a) => a.rule_id), ['bf2']);
+    assert.equal(e.rules().find((r) => r.id === 'bf')?.counters.offered, 0);
+  });
+});
+
 describe('organization-wide rules', () => {
   it('keep state and alerts per project', () => {
     const e = createEngine();

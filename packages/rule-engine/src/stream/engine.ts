@@ -20,7 +20,7 @@ import { Router } from '../match/routing';
 import type { Rule } from '../rule/schema';
 import type { GroupState, StateEntry, StreamClock } from './state';
 import { clockEntryKey, deserializeGroup, groupEntryKey, serializeClock, serializeGroup } from './state';
-import { evaluateAggregate, evaluateSingle } from './detect';
+import { evaluateAggregate, evaluateSingle, groupKeyOf } from './detect';
 import type { DetectContext, RuleCounters } from './detect';
 import { emptyLoadReport, prepareSlot } from './reload';
 import type { LoadReport, Slot } from './reload';
@@ -174,8 +174,11 @@ export class RuleEngine {
     return this.process('flows', record);
   }
 
-  /** Evaluates one record against every rule it is routed to; returns the alerts it raised. */
-  process(source: Source, record: InputRecord): readonly Alert[] {
+  /**
+   * Evaluates one record against every rule it is routed to (or only against rule `onlyRuleId`,
+   * for a worker fed by a topic re-partitioned by rule and group); returns the alerts it raised.
+   */
+  process(source: Source, record: InputRecord, onlyRuleId?: string): readonly Alert[] {
     this.totals.records[source]++;
     const time = eventTimeMs(source, record, this.settings.maxFutureSkewMs);
     if (time !== (source === 'events' ? (record as EventRecord).timestamp_ms : (record as FlowRecord).flow_end_ms)) this.totals.clampedTime++;
@@ -191,6 +194,7 @@ export class RuleEngine {
       this.totals.offered += list.length;
       for (let i = 0; i < list.length; i++) {
         const slot = list[i] as Slot;
+        if (onlyRuleId !== undefined && slot.id !== onlyRuleId) continue;
         slot.counters.offered++;
         if (!slot.compiled.matches(record)) continue;
         slot.counters.matched++;
@@ -205,6 +209,23 @@ export class RuleEngine {
       }
     }
     return alerts ?? NO_ALERTS;
+  }
+
+  /**
+   * The (rule, group) pairs a record belongs to: every enabled rule whose predicate it matches, with
+   * the group key its state lives under. A service that re-partitions records so that each group
+   * meets in one worker keys them by `${rule_id}/${project_id}/${group_key}`. Changes no state.
+   */
+  groupsOf(source: Source, record: InputRecord): Array<{ rule_id: string; project_id: number; group_key: string }> {
+    const out: Array<{ rule_id: string; project_id: number; group_key: string }> = [];
+    const lists: Array<readonly Slot[]> = [];
+    const n = this.router.collect(source, record.project_id, record, lists);
+    for (let l = 0; l < n; l++) {
+      for (const slot of lists[l] as readonly Slot[]) {
+        if (slot.compiled.matches(record)) out.push({ rule_id: slot.id, project_id: record.project_id, group_key: groupKeyOf(slot.compiled, record) });
+      }
+    }
+    return out;
   }
 
   private advanceStream(source: Source, projectId: number, time: number): StreamClock {

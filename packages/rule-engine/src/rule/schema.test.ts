@@ -83,6 +83,11 @@ aggregate:
     assert.ok(['severity', 'aggregate.window', 'aggregate.threshold'].every((p) => typed.some((i) => i.path === p)), JSON.stringify(typed));
   });
 
+  it('says which required keys are missing', () => {
+    const list = issues({ id: 'x', match: { field: 'type', eq: 'a' } });
+    assert.deepEqual(list.filter((i) => i.message === 'required').map((i) => i.path).sort(), ['name', 'project_id', 'severity', 'source']);
+  });
+
   it('explains malformed conditions', () => {
     assert.match(issueAt({ ...base, match: { field: 'type' } }, 'match'), /needs one operator/);
     assert.match(issueAt({ ...base, match: { eq: 'x' } }, 'match.field'), /'eq' needs a 'field'/);

@@ -187,12 +187,24 @@ function canonical(r: z.output<typeof ruleShape>): Rule {
 
 const ruleSchema = ruleShape.superRefine(refineRule).transform(canonical);
 
-function zodIssues(error: z.ZodError, prefix: Path): RuleIssue[] {
+function valueAt(input: unknown, path: Path): unknown {
+  let cur = input;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[p];
+  }
+  return cur;
+}
+
+function zodIssues(error: z.ZodError, prefix: Path, input: unknown): RuleIssue[] {
   const out: RuleIssue[] = [];
   for (const issue of error.issues) {
     const path = [...prefix, ...(issue.path as Path)];
+    const missing = issue.code !== 'custom' && issue.code !== 'unrecognized_keys' && issue.path.length > 0 && valueAt(input, issue.path as Path) === undefined;
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: formatPath([...path, key]), message: `unknown key '${key}'` });
+    } else if (missing) {
+      out.push({ path: formatPath(path), message: 'required' });
     } else {
       out.push({ path: formatPath(path), message: issue.message });
     }
@@ -218,7 +230,7 @@ export function validateRule(value: unknown, prefix: Path = []): ParseResult<Rul
   if (depthOf(value, MAX_INPUT_DEPTH) > MAX_INPUT_DEPTH) return { ok: false, issues: [{ path: formatPath(prefix), message: `the rule nests deeper than ${MAX_INPUT_DEPTH} levels` }] };
   const result = ruleSchema.safeParse(value);
   if (result.success) return { ok: true, value: result.data };
-  return { ok: false, issues: zodIssues(result.error, prefix) };
+  return { ok: false, issues: zodIssues(result.error, prefix, value) };
 }
 
 function decodeText(text: string): ParseResult<unknown[]> {

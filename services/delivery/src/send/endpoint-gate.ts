@@ -1,0 +1,201 @@
+/**
+ * Head-of-line isolation. All endpoints share one BullMQ queue and one worker pool (BullMQ's open
+ * rate limiter is per queue, so it cannot slow one endpoint alone). Before a job may use a worker
+ * slot for its request, the gate decides from what this process has seen of the endpoint:
+ *
+ * - healthy (last attempt succeeded or nothing known): up to `perEndpoint` requests in flight; a
+ *   few more jobs (as many again) may wait here briefly (`waitMs`) for a slot, so a busy healthy
+ *   endpoint keeps its connections full without re-queueing;
+ * - in trouble — its last attempt timed out, could not connect or got a 5xx/429, or a request to it
+ *   has been in flight longer than `slowAfterMs`: one request at a time (a probe), and all probes
+ *   together at most `unhealthyBudget` slots;
+ * - paused by a Retry-After until that time.
+ *
+ * A job that may not go now is deferred: put back in the queue's delayed set with a delay (growing
+ * with how often that job was deferred, up to `deferMaxMs`), without using an attempt. So an
+ * endpoint that hangs holds at most `perEndpoint` slots until it is found slow and then one, an
+ * endpoint answering 429 holds none while paused, and the rest of the worker serves everybody else.
+ * A successful probe makes the endpoint healthy again.
+ */
+export type DeferReason = 'endpoint_paused' | 'endpoint_unhealthy' | 'endpoint_busy';
+
+/** What an attempt says about its endpoint. */
+export type EndpointSignal =
+  | { kind: 'healthy' }
+  | { kind: 'unhealthy'; retryAfterMs?: number }
+  /** Answered promptly but not with success (4xx, redirect) or refused before sending: no change. */
+  | { kind: 'neutral' };
+
+export type Admission =
+  | { admitted: true; release(signal: EndpointSignal): void }
+  | { admitted: false; reason: DeferReason; deferMs: number };
+
+export interface EndpointGateOptions {
+  perEndpoint: number;
+  unhealthyBudget: number;
+  slowAfterMs: number;
+  /** Longest a job waits here for a slot of a busy healthy endpoint. Default 250 ms. */
+  waitMs?: number;
+  /** First deferral of a job of an endpoint in trouble. Default 1 s. */
+  deferBaseMs?: number;
+  deferMaxMs: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+interface EndpointState {
+  /** Start times of the requests in flight. */
+  started: number[];
+  /** Probes in flight (slots taken while the endpoint was in trouble). */
+  probes: number;
+  /** Failed attempts since the last success. */
+  failures: number;
+  pausedUntil: number;
+  waiters: Array<(admission: Admission) => void>;
+}
+
+export class EndpointGate {
+  private readonly states = new Map<string, EndpointState>();
+  private probesInFlight = 0;
+  private closed = false;
+  private readonly waitMs: number;
+  private readonly deferBaseMs: number;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(private readonly o: EndpointGateOptions) {
+    this.waitMs = o.waitMs ?? 250;
+    this.deferBaseMs = Math.min(o.deferBaseMs ?? 1000, o.deferMaxMs);
+    this.now = o.now ?? Date.now;
+    this.random = o.random ?? Math.random;
+  }
+
+  /**
+   * Asks for a slot for one request to `endpointId`. `deferrals` is how many times this job has
+   * already been put back (it lengthens the next deferral).
+   */
+  admit(endpointId: string, deferrals = 0): Admission | Promise<Admission> {
+    const state = this.state(endpointId);
+    const now = this.now();
+    if (this.closed) return this.defer('endpoint_busy', this.waitMs);
+    if (state.pausedUntil > now) return this.defer('endpoint_paused', state.pausedUntil - now + this.spread(50));
+    if (this.inTrouble(state, now)) {
+      if (state.started.length === 0 && this.probesInFlight < this.o.unhealthyBudget) return this.take(endpointId, state, true);
+      return this.defer('endpoint_unhealthy', this.backoff(deferrals));
+    }
+    if (state.started.length < this.o.perEndpoint && state.waiters.length === 0) return this.take(endpointId, state, false);
+    if (state.waiters.length >= this.o.perEndpoint) return this.defer('endpoint_busy', this.busyDelay());
+    return new Promise<Admission>((resolve) => {
+      const timer = setTimeout(() => {
+        const index = state.waiters.indexOf(wake);
+        if (index >= 0) state.waiters.splice(index, 1);
+        resolve(this.defer('endpoint_busy', this.busyDelay()));
+      }, this.waitMs);
+      const wake = (admission: Admission) => {
+        clearTimeout(timer);
+        resolve(admission);
+      };
+      state.waiters.push(wake);
+    });
+  }
+
+  /** Endpoints this process treats as in trouble right now. */
+  troubledCount(): number {
+    const now = this.now();
+    let n = 0;
+    for (const state of this.states.values()) if (state.pausedUntil > now || this.inTrouble(state, now)) n += 1;
+    return n;
+  }
+
+  inFlight(): number {
+    let n = 0;
+    for (const state of this.states.values()) n += state.started.length;
+    return n;
+  }
+
+  /** Sends waiting jobs back to the queue (on shutdown). */
+  close(): void {
+    this.closed = true;
+    for (const state of this.states.values()) {
+      for (const wake of state.waiters.splice(0)) wake(this.defer('endpoint_busy', this.waitMs));
+    }
+  }
+
+  private take(endpointId: string, state: EndpointState, probe: boolean): Admission {
+    const startedAt = this.now();
+    state.started.push(startedAt);
+    if (probe) {
+      state.probes += 1;
+      this.probesInFlight += 1;
+    }
+    let released = false;
+    return {
+      admitted: true,
+      release: (signal) => {
+        if (released) return;
+        released = true;
+        state.started.splice(state.started.indexOf(startedAt), 1);
+        if (probe) {
+          state.probes -= 1;
+          this.probesInFlight -= 1;
+        }
+        if (signal.kind === 'healthy') {
+          state.failures = 0;
+          state.pausedUntil = 0;
+        } else if (signal.kind === 'unhealthy') {
+          state.failures += 1;
+          if (signal.retryAfterMs !== undefined) state.pausedUntil = Math.max(state.pausedUntil, this.now() + signal.retryAfterMs);
+        }
+        this.wakeWaiters(endpointId, state);
+      },
+    };
+  }
+
+  private wakeWaiters(endpointId: string, state: EndpointState): void {
+    const now = this.now();
+    while (state.waiters.length > 0) {
+      if (state.pausedUntil > now || this.inTrouble(state, now)) {
+        for (const wake of state.waiters.splice(0)) wake(this.defer('endpoint_unhealthy', this.backoff(0)));
+        break;
+      }
+      if (state.started.length >= this.o.perEndpoint) break;
+      state.waiters.shift()!(this.take(endpointId, state, false));
+    }
+    if (state.started.length === 0 && state.waiters.length === 0 && state.failures === 0 && state.pausedUntil <= now) {
+      this.states.delete(endpointId);
+    }
+  }
+
+  private inTrouble(state: EndpointState, now: number): boolean {
+    if (state.failures > 0) return true;
+    const oldest = state.started[0];
+    return oldest !== undefined && now - oldest >= this.o.slowAfterMs;
+  }
+
+  private state(endpointId: string): EndpointState {
+    let state = this.states.get(endpointId);
+    if (!state) {
+      state = { started: [], probes: 0, failures: 0, pausedUntil: 0, waiters: [] };
+      this.states.set(endpointId, state);
+    }
+    return state;
+  }
+
+  private defer(reason: DeferReason, deferMs: number): Admission {
+    return { admitted: false, reason, deferMs: Math.max(1, Math.round(deferMs)) };
+  }
+
+  /** 1 s, 2 s, 4 s … per earlier deferral of the job, capped, ±25%. */
+  private backoff(deferrals: number): number {
+    const base = Math.min(this.o.deferMaxMs, this.deferBaseMs * 2 ** Math.min(Math.max(deferrals, 0), 20));
+    return base * (0.75 + 0.5 * this.random());
+  }
+
+  private busyDelay(): number {
+    return this.waitMs * (1 + this.random());
+  }
+
+  private spread(ms: number): number {
+    return ms * this.random();
+  }
+}

@@ -17,6 +17,9 @@ test('every reason has an outcome, a message, and a 4xx/5xx status or none', () 
   assert.equal(REASONS.multiple_auth.status, 401);
   assert.equal(REASONS.key_rate_limit.outcome, 'rate_limited');
   assert.equal(REASONS.key_rate_limit.status, 429);
+  assert.equal(REASONS.event_log_unavailable.status, 503);
+  assert.equal(REASONS.key_lookup_unavailable.status, 503);
+  assert.equal(REASONS.method_not_allowed.status, 405);
 });
 
 test('every reason code is documented in the package README', () => {

@@ -26,6 +26,7 @@ export const REASONS = {
     message: 'the credentials name a different project than the request path',
   },
   unsupported_protocol_version: { outcome: 'invalid', status: 400, message: 'unsupported protocol version' },
+  method_not_allowed: { outcome: 'invalid', status: 405, message: 'only POST is accepted here' },
 
   // Reading the body.
   payload_too_large: { outcome: 'invalid', status: 413, message: 'payload exceeds the size limit' },
@@ -51,6 +52,7 @@ export const REASONS = {
 
   // Server side.
   event_log_unavailable: { outcome: 'invalid', status: 503, message: 'event log temporarily unavailable' },
+  key_lookup_unavailable: { outcome: 'invalid', status: 503, message: 'key look-up temporarily unavailable' },
   internal: { outcome: 'invalid', status: 500, message: 'internal error' },
 } as const satisfies Record<string, ReasonSpec>;
 

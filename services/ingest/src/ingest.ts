@@ -1,0 +1,132 @@
+import { Redis } from 'ioredis';
+import { createPool } from '@vigil/db';
+import { BatchingProducer, createCodecs, createKafka, createSchemaRegistry, ensureTopics } from '@vigil/kafka';
+import type { Logger } from '@vigil/logging';
+import { adminRoutes, createMetrics, type Registry } from '@vigil/service-runtime';
+import { Authorizer } from './auth/authorize';
+import { KeyCache, projectKeyLookup } from './auth/key-cache';
+import type { IngestConfig } from './config';
+import type { IngestEndpoint } from './endpoints/endpoint';
+import { envelopeEndpoint } from './endpoints/envelope';
+import { nativeEventsEndpoint } from './endpoints/native-events';
+import { storeEndpoint } from './endpoints/store';
+import { EventLog } from './event-log/event-log';
+import { clientIpResolver } from './http/client-ip';
+import { IngestRequestHandler } from './http/ingest-request';
+import { IngestServer } from './http/server';
+import { IngestMetrics } from './outcomes/ingest-metrics';
+import { KeyRateLimiter } from './quota/key-rate-limiter';
+
+export interface RunningIngest {
+  port: number;
+  metrics: Registry;
+  keys: KeyCache;
+  /** Graceful stop: stop accepting, finish in-flight requests, flush the producer, disconnect. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires ingest: PostgreSQL (keys), Redis (quotas), Kafka (the event log) and the HTTP server with
+ * its endpoints. The flows endpoint joins `endpoints` with the same authorizer, limiter and event
+ * log.
+ */
+export async function startIngest(config: IngestConfig, logger: Logger): Promise<RunningIngest> {
+  const registry = createMetrics('ingest');
+  const metrics = new IngestMetrics(registry);
+  const pool = createPool(config.DATABASE_URL, { max: 4, applicationName: 'vigil-ingest' });
+  const redis = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+  });
+  redis.on('error', () => undefined); // reported by the limiter when a sync fails
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'vigil-ingest', logger });
+  const producer = new BatchingProducer(kafka, {
+    lingerMs: config.VIGIL_INGEST_PRODUCE_LINGER,
+    // Bounded retries: a write that cannot be acknowledged fails in seconds and is answered 503.
+    producer: { retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 } },
+  });
+  const admin = kafka.admin();
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch((err: unknown) => logger.warn({ err }, 'stop step failed'));
+  };
+
+  try {
+    cleanups.push(() => pool.end());
+    await redis.connect().catch((err: unknown) => logger.warn({ err }, 'Redis unreachable at start; rate limits hold per instance until it is'));
+    cleanups.push(async () => redis.disconnect());
+    await ensureTopics(kafka, config.VIGIL_TOPIC_PREFIX);
+    const codecs = await createCodecs(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), config.VIGIL_TOPIC_PREFIX);
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+
+    const keys = new KeyCache({
+      lookup: projectKeyLookup(pool),
+      ttlMs: config.VIGIL_INGEST_KEY_CACHE_TTL,
+      onLookup: (result) => metrics.keyLookups.labels(result).inc(),
+    });
+    const limiter = new KeyRateLimiter({
+      redis,
+      defaultPerMinute: config.VIGIL_INGEST_RATE_LIMIT_PER_MINUTE,
+      keyPrefix: `${config.VIGIL_TOPIC_PREFIX}ingest:quota:`,
+      logger,
+      onSyncError: () => metrics.rateLimiterErrors.inc(),
+    });
+    cleanups.push(() => limiter.close());
+    const eventLog = new EventLog({
+      producer,
+      timeoutMs: config.VIGIL_INGEST_PRODUCE_TIMEOUT,
+      maxPendingBytes: config.VIGIL_INGEST_MAX_PENDING_SIZE,
+      logger,
+      onFailure: (cause) => metrics.eventLogFailures.labels(cause).inc(),
+      onState: (available) => metrics.eventLogState.set(available ? 1 : 0),
+      onPendingBytes: (bytes) => metrics.pendingBytes.set(bytes),
+    });
+
+    const maxEvent = config.VIGIL_INGEST_MAX_EVENT_SIZE;
+    const maxEnvelope = config.VIGIL_INGEST_MAX_ENVELOPE_SIZE;
+    const endpoints: IngestEndpoint[] = [
+      envelopeEndpoint({ codec: codecs.events, maxEnvelopeBytes: maxEnvelope, maxEventBytes: maxEvent, metrics }) as IngestEndpoint,
+      storeEndpoint({ codec: codecs.events, maxEventBytes: maxEvent }) as IngestEndpoint,
+      nativeEventsEndpoint({ codec: codecs.events, maxBodyBytes: maxEnvelope, maxEventBytes: maxEvent }) as IngestEndpoint,
+    ];
+    const handler = new IngestRequestHandler({
+      authorizer: new Authorizer(keys),
+      limiter,
+      eventLog,
+      metrics,
+      logger,
+      clientIp: clientIpResolver(config.VIGIL_INGEST_TRUSTED_PROXIES),
+      unavailableRetryAfterSeconds: config.VIGIL_INGEST_RETRY_AFTER,
+    });
+    let server: IngestServer | null = null;
+    const routes = adminRoutes({
+      metrics: registry,
+      readiness: {
+        accepting: async () => server?.isAccepting() ?? false,
+        kafka: async () => eventLog.isAvailable() && (await admin.describeCluster()).brokers.length > 0,
+        postgres: async () => (await pool.query('select 1')).rowCount === 1,
+      },
+    });
+    server = new IngestServer({ endpoints, handler, adminRoutes: routes, metrics, logger });
+    const port = await server.listen(config.VIGIL_INGEST_ADDR);
+    logger.info({ host: config.VIGIL_INGEST_ADDR.host, port }, 'ingest listening');
+    const running = server;
+    return {
+      port,
+      metrics: registry,
+      keys,
+      async stop() {
+        await running.close(config.VIGIL_INGEST_SHUTDOWN_TIMEOUT);
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

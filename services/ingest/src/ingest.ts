@@ -116,13 +116,17 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     const port = await server.listen(config.VIGIL_INGEST_ADDR);
     logger.info({ host: config.VIGIL_INGEST_ADDR.host, port }, 'ingest listening');
     const running = server;
+    let stopping: Promise<void> | null = null;
     return {
       port,
       metrics: registry,
       keys,
-      async stop() {
-        await running.close(config.VIGIL_INGEST_SHUTDOWN_TIMEOUT);
-        await cleanup();
+      stop() {
+        stopping ??= (async () => {
+          await running.close(config.VIGIL_INGEST_SHUTDOWN_TIMEOUT);
+          await cleanup();
+        })();
+        return stopping;
       },
     };
   } catch (err) {

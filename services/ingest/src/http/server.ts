@@ -31,7 +31,8 @@ const NOT_FOUND = JSON.stringify({ detail: 'no such endpoint' });
 export class IngestServer {
   readonly server: Server;
   private readonly endpoints: Map<string, IngestEndpoint>;
-  private inFlight = 0;
+  /** Responses not yet finished: told to close their connection when a stop begins. */
+  private readonly open = new Set<ServerResponse>();
   private draining = false;
   private drained: (() => void) | null = null;
 
@@ -67,28 +68,29 @@ export class IngestServer {
   /** Stops accepting; resolves when in-flight requests have been answered, or after `timeoutMs`. */
   async close(timeoutMs: number): Promise<void> {
     this.draining = true;
+    for (const res of this.open) if (!res.headersSent) res.setHeader('connection', 'close');
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    if (this.inFlight > 0) {
+    if (this.open.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         new Promise<void>((resolve) => (this.drained = resolve)),
         new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
       ]);
       clearTimeout(timer);
-      if (this.inFlight > 0) this.o.logger.warn({ in_flight: this.inFlight }, 'requests still running at the end of the shutdown timeout');
+      if (this.open.size > 0) this.o.logger.warn({ in_flight: this.open.size }, 'requests still running at the end of the shutdown timeout');
     }
     this.server.closeAllConnections();
     await closed;
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
-    this.inFlight++;
+    this.open.add(res);
     this.o.metrics.inFlight.inc();
     res.once('close', () => {
-      this.inFlight--;
+      this.open.delete(res);
       this.o.metrics.inFlight.dec();
-      if (this.draining && this.inFlight === 0) this.drained?.();
+      if (this.draining && this.open.size === 0) this.drained?.();
     });
     if (this.draining) res.setHeader('connection', 'close');
 

@@ -9,7 +9,10 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
  * The pipeline's services that `vigil up` supervises, each a separate process configured through the
  * environment (CONTRACT.md §2). A service is listed here once it exists under services/.
  */
-export const SERVICES: Array<{ name: string; entry: string }> = [];
+export const SERVICES: Array<{ name: string; entry: string }> = [
+  { name: 'ingest', entry: 'services/ingest/src/main.ts' },
+  { name: 'store', entry: 'services/store/src/main.ts' },
+];
 
 export function serviceSpecs(settings: Settings, endpoints: StackEndpoints, extraEnv: NodeJS.ProcessEnv = {}): ServiceSpec[] {
   const env: NodeJS.ProcessEnv = {

@@ -1,0 +1,11 @@
+export { AvroFlowWriter, compileFlowFields } from './avro-flow-writer';
+export type { FlowAttribution } from './avro-flow-writer';
+export { FlowKeyCache, flowKeyText, flowPartitioner, murmur2, partitionForKey } from './partition-key';
+export { FlowMessageBuilder } from './flow-messages';
+export type { BuiltMessages } from './flow-messages';
+export { FlowPublisher } from './flow-publisher';
+export type { FlowPublisherOptions, MessageSink } from './flow-publisher';
+export { createHttpFlowIngest, FLOW_CONTENT_TYPES } from './http-flow-ingest';
+export type { HttpFlowIngest, HttpFlowIngestOptions, HttpFlowRequest } from './http-flow-ingest';
+export { HTTP_FLOW_OUTCOMES } from './http-flow-outcomes';
+export type { HttpFlowOutcome, HttpFlowResponse } from './http-flow-outcomes';

@@ -70,3 +70,64 @@ export type {
 } from './webhook-messages';
 export { recordAttempts, listAttempts } from './webhook-attempts';
 export type { AttemptRecord, AttemptTrigger, RecordedAttempts, WebhookAttempt } from './webhook-attempts';
+// What the read API lists, changes and removes within one organization.
+export { getOrganization, organizationProjectIds } from './organization-admin';
+export { listApiTokens, getApiToken } from './api-token-admin';
+export {
+  listProjects,
+  updateProject,
+  deleteProject,
+  listProjectKeysPage,
+  getProjectKey,
+  addProjectKey,
+  revokeKeyOfProject,
+  listProjectExporters,
+  getProjectExporter,
+  deleteProjectExporter,
+  registerExporter,
+} from './project-admin';
+// Detection rules with their versions, alerts and the outbox of alert events.
+export {
+  createRule,
+  getRule,
+  listRules,
+  updateRule,
+  setRuleEnabled,
+  deleteRule,
+  listRuleVersions,
+  getRuleVersion,
+  loadEnabledRules,
+  rulesRevision,
+  RuleProjectError,
+  RULES_CHANGED_CHANNEL,
+} from './rules';
+export type { RuleDefinition, StoredRule, RuleVersion, RuleFilter, RuleChange, RuleSource, RuleSeverity } from './rules';
+export {
+  insertDetectedAlerts,
+  getAlert,
+  listAlerts,
+  countAlerts,
+  alertPosition,
+  acknowledgeAlert,
+  resolveAlert,
+  listAlertEvents,
+  alertEventId,
+  alertEventRecord,
+  pendingAlertEvents,
+  markAlertEventsAttempted,
+  markAlertEventsPublished,
+  AlertStateError,
+  ALERT_EVENTS_CHANNEL,
+} from './alerts';
+export type {
+  StoredAlert,
+  DetectedAlert,
+  AlertEventRecord,
+  AlertEventType,
+  AlertStatus,
+  AlertSeverity,
+  AlertFilter,
+  AlertChange,
+  InsertedAlerts,
+  PendingAlertEvent,
+} from './alerts';

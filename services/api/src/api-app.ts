@@ -1,0 +1,103 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Pool } from '@vigil/db';
+import type { Logger } from '@vigil/logging';
+import { newRequestId } from '@vigil/logging';
+import { adminRoutes, type ReadinessChecks, type Registry } from '@vigil/service-runtime';
+import { accessControl } from './auth/access-control';
+import { TokenVerifier } from './auth/token-verifier';
+import { createApiMetrics, type ApiMetrics } from './api-metrics';
+import { errorHandler, notFoundHandler } from './http/error-handler';
+import { registerRoutes, type AnyRoute } from './http/routes';
+import { SlidingWindowLimiter } from './rate-limit/sliding-window';
+import { apiRoutes } from './resources/api-routes';
+import type { Redis } from 'ioredis';
+
+export interface ApiAppOptions {
+  pool: Pool;
+  redis: Redis;
+  logger: Logger;
+  metrics: Registry;
+  readiness: ReadinessChecks;
+  redisPrefix: string;
+  defaultRateLimit: number;
+  anonymousRateLimit: number;
+  bodyLimit: number;
+  tokenCacheTtlMs: number;
+  trustProxy: boolean;
+  /** Base URL of ingest, for the DSNs of project keys. */
+  ingestBaseUrl: URL;
+}
+
+/** What resource handlers share: the database and the few services that outlive a request. */
+export interface ApiServices {
+  pool: Pool;
+  logger: Logger;
+  metrics: ApiMetrics;
+  verifier: TokenVerifier;
+  limiter: SlidingWindowLimiter;
+  tokenCacheTtlMs: number;
+  ingestBaseUrl: URL;
+}
+
+/** The API as a Fastify instance, not yet listening. */
+export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: AnyRoute[] } {
+  const metrics = createApiMetrics(o.metrics);
+  const verifier = new TokenVerifier({
+    pool: o.pool,
+    logger: o.logger,
+    ttlMs: o.tokenCacheTtlMs,
+    onLookup: (result) => metrics.tokenCache.inc({ result }),
+  });
+  const limiter = new SlidingWindowLimiter(o.redis, o.redisPrefix);
+  const services: ApiServices = { pool: o.pool, logger: o.logger, metrics, verifier, limiter, tokenCacheTtlMs: o.tokenCacheTtlMs, ingestBaseUrl: o.ingestBaseUrl };
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: o.logger,
+    disableRequestLogging: true,
+    genReqId: () => newRequestId(),
+    requestIdHeader: false,
+    requestIdLogLabel: 'request_id',
+    bodyLimit: o.bodyLimit,
+    trustProxy: o.trustProxy,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.decorateRequest('principal', null);
+  app.decorateRequest('errorCode', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onRequest', accessControl({ verifier, limiter, defaultLimit: o.defaultRateLimit, anonymousLimit: o.anonymousRateLimit, metrics, logger: o.logger }));
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.config.admin) return;
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.requests.inc({ method: request.method, route, status: reply.statusCode, code: request.errorCode ?? 'ok' });
+    metrics.duration.observe({ method: request.method, route }, seconds);
+    o.logger.info(
+      {
+        request_id: request.id,
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        ...(request.errorCode ? { code: request.errorCode } : {}),
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        token_id: request.principal?.tokenId,
+      },
+      'request',
+    );
+  });
+  app.setErrorHandler(errorHandler(o.logger));
+  app.setNotFoundHandler(notFoundHandler);
+
+  const admin = adminRoutes({ metrics: o.metrics, readiness: o.readiness });
+  for (const path of ['/healthz', '/readyz', '/metrics']) {
+    app.get(path, { config: { admin: true } }, async (request, reply) => {
+      reply.hijack();
+      await admin(request.raw, reply.raw);
+    });
+  }
+
+  const routes = apiRoutes(services);
+  registerRoutes(app, routes, o.logger);
+  return { app, routes };
+}

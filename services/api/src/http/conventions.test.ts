@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ApiHarness, assertError, assertOk } from '../testing/api-harness';
+
+let h: ApiHarness;
+let token: string;
+
+before(async () => {
+  h = await ApiHarness.start({ VIGIL_API_BODY_LIMIT: '2048' });
+  ({ token } = await h.tenant());
+});
+after(async () => h.stop());
+
+test('success envelope: data and meta with request id and timestamp; the id is also a header', async () => {
+  const res = await h.get('/v1/organization', { token });
+  assertOk(res);
+  assert.deepEqual(Object.keys(res.body).sort(), ['data', 'meta']);
+  assert.match(res.body.meta.request_id, /^req_[0-9A-Za-z]{20}$/);
+  assert.equal(res.headers.get('x-request-id'), res.body.meta.request_id);
+  assert.ok(Math.abs(Date.parse(res.body.meta.timestamp) - Date.now()) < 60_000);
+  const again = await h.get('/v1/organization', { token });
+  assert.notEqual(again.body.meta.request_id, res.body.meta.request_id);
+});
+
+test('an incoming X-Request-Id is not echoed as ours', async () => {
+  const res = await h.get('/v1/organization', { token, headers: { 'x-request-id': 'client-chosen' } });
+  assertOk(res);
+  assert.notEqual(res.body.meta.request_id, 'client-chosen');
+});
+
+test('unknown query parameters are refused, each named', async () => {
+  const res = await h.get('/v1/projects?per_page=10&colour=blue&size=3', { token });
+  assertError(res, 400, 'validation_error');
+  assert.match(res.body.error.message, /colour, size/);
+  assert.deepEqual(
+    res.body.error.details.map((d: { field: string }) => d.field).sort(),
+    ['colour', 'size'],
+  );
+  const none = await h.get('/v1/organization?x=1', { token });
+  assertError(none, 400, 'validation_error');
+  assert.deepEqual(none.body.error.details, [{ field: 'x', message: 'unknown query parameter' }]);
+});
+
+test('malformed and repeated query parameters name the field', async () => {
+  const bad = await h.get('/v1/projects?per_page=abc', { token });
+  assertError(bad, 400, 'validation_error');
+  assert.deepEqual(bad.body.error.details, [{ field: 'per_page', message: 'expected a number' }]);
+  const big = await h.get('/v1/projects?per_page=201', { token });
+  assertError(big, 400, 'validation_error');
+  assert.equal(big.body.error.details[0].field, 'per_page');
+  const twice = await h.get('/v1/projects?page=1&page=2', { token });
+  assertError(twice, 400, 'validation_error');
+  assert.deepEqual(twice.body.error.details, [{ field: 'page', message: 'given more than once' }]);
+});
+
+test('bodies: over the limit 413, not JSON 415, broken JSON 400, unknown fields 400, missing 400', async () => {
+  const big = await h.post('/v1/projects', { name: 'x'.repeat(5000) }, { token });
+  assertError(big, 413, 'payload_too_large');
+  const form = await h.request('POST', '/v1/projects', { token, rawBody: 'name=x', contentType: 'application/x-www-form-urlencoded' });
+  assertError(form, 415, 'unsupported_media_type');
+  const broken = await h.request('POST', '/v1/projects', { token, rawBody: '{"name": ', contentType: 'application/json' });
+  assertError(broken, 400, 'validation_error');
+  assert.equal(broken.body.error.details[0].field, 'body');
+  const extra = await h.post('/v1/projects', { name: 'ok', colour: 'blue' }, { token });
+  assertError(extra, 400, 'validation_error');
+  assert.deepEqual(extra.body.error.details, [{ field: 'colour', message: 'unknown field' }]);
+  const missing = await h.request('POST', '/v1/projects', { token });
+  assertError(missing, 400, 'validation_error');
+  assert.deepEqual(missing.body.error.details, [{ field: 'body', message: 'a JSON body is required' }]);
+  const empty = await h.request('POST', '/v1/projects', { token, rawBody: '', contentType: 'application/json' });
+  assertError(empty, 400, 'validation_error');
+  const wrongType = await h.post('/v1/projects', { name: 42 }, { token });
+  assertError(wrongType, 400, 'validation_error');
+  assert.deepEqual(wrongType.body.error.details, [{ field: 'name', message: 'expected string' }]);
+});
+
+test('unknown routes: 404 not_found in the error envelope, with rate-limit headers', async () => {
+  const res = await h.get('/v1/nothing-here', { token });
+  assertError(res, 404, 'not_found');
+  assert.ok(res.headers.get('x-ratelimit-limit'));
+  const method = await h.request('PUT', '/v1/organization', { token, body: {} });
+  assertError(method, 404, 'not_found');
+});
+
+test('OpenAPI 3.1 document and the reference page', async () => {
+  const res = await h.get('/v1/openapi.json');
+  assertOk(res);
+  assert.equal(res.body.openapi, '3.1.0');
+  assert.ok(res.body.paths['/v1/projects'].get.responses['200']);
+  assert.equal(res.body.paths['/v1/projects'].get['x-required-scope'], 'project:read');
+  for (const [path, methods] of Object.entries(res.body.paths as Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>>)) {
+    for (const [method, op] of Object.entries(methods)) {
+      assert.ok(op.operationId, `${method} ${path} has an operationId`);
+      assert.ok(op.responses['500'] && op.responses['429'] && op.responses['400'], `${method} ${path} documents the errors every endpoint can give`);
+    }
+  }
+  const page = await h.get('/docs');
+  assertOk(page);
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+  assert.match(page.text, /<code>\/v1\/projects<\/code>/);
+});
+
+test('healthz, readyz and metrics on the API port, without rate limiting', async () => {
+  const health = await fetch(`${h.base}/healthz`);
+  assert.equal(health.status, 200);
+  assert.equal(health.headers.get('x-ratelimit-limit'), null);
+  const ready = await fetch(`${h.base}/readyz`);
+  assert.deepEqual(await ready.json(), { status: 'ready', checks: { postgres: true, redis: true } });
+  const metrics = await (await fetch(`${h.base}/metrics`)).text();
+  assert.match(metrics, /vigil_api_requests_total\{method="GET",route="\/v1\/organization",status="200",code="ok",service="api"\} \d+/);
+  assert.match(metrics, /vigil_api_requests_total\{[^}]*code="validation_error"/);
+});

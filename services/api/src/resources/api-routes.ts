@@ -1,0 +1,21 @@
+import type { ApiServices } from '../api-app';
+import type { AnyRoute } from '../http/routes';
+import { openApiRoutes } from '../openapi/openapi-routes';
+import { organizationRoutes } from './organization';
+import { exporterRoutes } from './projects/exporters-routes';
+import { keyRoutes } from './projects/keys-routes';
+import { projectRoutes } from './projects/projects-routes';
+import { tokenRoutes } from './tokens/tokens-routes';
+
+/** Every endpoint of /v1, in the order the OpenAPI document lists them. */
+export function apiRoutes(s: ApiServices): AnyRoute[] {
+  const routes: AnyRoute[] = [
+    ...organizationRoutes(s),
+    ...tokenRoutes(s),
+    ...projectRoutes(s),
+    ...keyRoutes(s),
+    ...exporterRoutes(s),
+  ];
+  routes.push(...openApiRoutes(() => routes));
+  return routes;
+}

@@ -131,3 +131,5 @@ export type {
   InsertedAlerts,
   PendingAlertEvent,
 } from './alerts';
+export { listFlows, topTalkers, protocolBreakdown, portBreakdown } from './flows';
+export type { FlowFilter, FlowMetric, FlowWindow, PortShare, ProtocolShare, StoredFlowRow, Talker, TalkerDimension } from './flows';

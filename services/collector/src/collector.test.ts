@@ -55,7 +55,7 @@ describe('collector', () => {
       const fresh = await c.waitForFlows(tshark.flows.length, (f) => f.record.project_id === project && f.record.version === version && f.record.received_at_ms >= before);
       assert.deepEqual(fresh.map(stored).sort(), tsharkFlows(tshark), name);
       const partitioner = Partitioners.DefaultPartitioner();
-      const meta = Array.from({ length: 6 }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1] }));
+      const meta = Array.from({ length: 6 }, (_, i) => ({ partitionId: i, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
       for (const f of fresh) {
         assert.equal(f.record.exporter, '127.0.0.1');
         assert.equal(f.key, `${project}/${f.record.src_addr}`);

@@ -1,5 +1,6 @@
 import { csv, durationMs, listenAddr, logLevel, url } from '@vigil/config';
 import { z } from 'zod';
+import { flowsStoreConfigShape } from './flows/flows-config';
 
 /** Every variable the store reads, validated once at start (CONTRACT.md §2). */
 export const storeConfigShape = {
@@ -17,6 +18,7 @@ export const storeConfigShape = {
   /** Consumer group of the events sink; every store instance of one deployment shares it. */
   VIGIL_STORE_EVENTS_GROUP: z.string().min(1).optional(),
   VIGIL_STORE_MAINTENANCE_INTERVAL: durationMs('1h'),
+  ...flowsStoreConfigShape,
   VIGIL_LOG_LEVEL: logLevel(),
 };
 

@@ -5,6 +5,7 @@ import { createMetrics, startAdminServer, type Registry } from '@vigil/service-r
 import type { StoreConfig } from './config';
 import { DeadLetters } from './dead-letters';
 import { createEventsSink } from './events/events-sink';
+import { flowsSinkEntry } from './flows/flows-config';
 import type { Sink } from './sink';
 import { startSink, type RunningSink } from './sink-runner';
 import { createStoreMetrics } from './store-metrics';
@@ -61,6 +62,7 @@ export async function startStore(config: StoreConfig, logger: Logger): Promise<R
         }),
         groupId: config.VIGIL_STORE_EVENTS_GROUP ?? `${prefix}store.events`,
       },
+      flowsSinkEntry(config, { pool, codec: codecs.flows, registry, deadLetters, metrics: storeMetrics, logger }),
     ];
     for (const { sink, groupId } of sinks) {
       running.push(

@@ -1,4 +1,4 @@
-import { csv, durationMs, listenAddr, logLevel, url } from '@vigil/config';
+import { durationMs, listenAddr, logLevel, url } from '@vigil/config';
 import { z } from 'zod';
 
 const positiveInt = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
@@ -26,10 +26,6 @@ export const apiConfigShape = {
   /** Where senders reach ingest: the DSNs the API shows are built from it (as `vigil project create` does). */
   VIGIL_PUBLIC_URL: url(['http', 'https']).optional(),
   VIGIL_INGEST_ADDR: listenAddr('127.0.0.1:8030'),
-  /** Kafka and registry, for alert.updated / alert.resolved published on acknowledge and resolve. */
-  KAFKA_BROKERS: csv('127.0.0.1:9092').refine((list) => list.length > 0, 'expected host:port[,host:port…]'),
-  SCHEMA_REGISTRY_URL: url(['http', 'https']).default('http://127.0.0.1:8081/apis/ccompat/v7'),
-  VIGIL_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"').default('vigil.'),
   VIGIL_LOG_LEVEL: logLevel(),
 };
 

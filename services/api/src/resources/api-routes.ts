@@ -1,6 +1,7 @@
 import type { ApiServices } from '../api-app';
 import type { AnyRoute } from '../http/routes';
 import { openApiRoutes } from '../openapi/openapi-routes';
+import { eventRoutes } from './events/events-routes';
 import { organizationRoutes } from './organization';
 import { exporterRoutes } from './projects/exporters-routes';
 import { keyRoutes } from './projects/keys-routes';
@@ -15,6 +16,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...projectRoutes(s),
     ...keyRoutes(s),
     ...exporterRoutes(s),
+    ...eventRoutes(s),
   ];
   routes.push(...openApiRoutes(() => routes));
   return routes;

@@ -32,6 +32,7 @@ export interface RequestOptions {
  */
 export class ApiHarness {
   private constructor(
+    readonly env: Record<string, string>,
     readonly api: RunningApi,
     readonly pool: Pool,
     readonly databaseUrl: string,
@@ -43,23 +44,29 @@ export class ApiHarness {
     const test = testEnv();
     const databaseUrl = await isolatedDatabase();
     await migrate({ databaseUrl });
-    const config = loadConfig(apiConfigShape, {
+    return ApiHarness.launch({
       VIGIL_API_ADDR: '127.0.0.1:0',
       DATABASE_URL: databaseUrl,
       REDIS_URL: test.redisUrl,
       VIGIL_API_REDIS_PREFIX: `${uniquePrefix('api').replace(/\.$/, '')}:`,
-      KAFKA_BROKERS: test.kafkaBrokers.join(','),
-      SCHEMA_REGISTRY_URL: test.schemaRegistryUrl,
-      VIGIL_TOPIC_PREFIX: uniquePrefix('api'),
       VIGIL_API_DB_POOL: '8',
       ...env,
     });
-    const api = await startApi(config, silentLogger());
+  }
+
+  /** Another API instance on the same database and Redis prefix (what a second replica sees). */
+  static attach(other: ApiHarness, env: Record<string, string> = {}): Promise<ApiHarness> {
+    return ApiHarness.launch({ ...other.env, ...env });
+  }
+
+  private static async launch(env: Record<string, string>): Promise<ApiHarness> {
+    const databaseUrl = env.DATABASE_URL!;
+    const api = await startApi(loadConfig(apiConfigShape, env), silentLogger());
     const base = `http://127.0.0.1:${api.port}`;
     try {
       const document = (await (await fetch(`${base}/v1/openapi.json`)).json()) as Record<string, unknown>;
       const pool = createPool(databaseUrl, { max: 4 });
-      return new ApiHarness(api, pool, databaseUrl, base, new OpenApiValidator(document));
+      return new ApiHarness(env, api, pool, databaseUrl, base, new OpenApiValidator(document));
     } catch (err) {
       await api.stop();
       throw err;

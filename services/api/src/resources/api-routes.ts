@@ -2,6 +2,7 @@ import type { ApiServices } from '../api-app';
 import type { AnyRoute } from '../http/routes';
 import { openApiRoutes } from '../openapi/openapi-routes';
 import { eventRoutes } from './events/events-routes';
+import { flowRoutes } from './flows/flows-routes';
 import { organizationRoutes } from './organization';
 import { exporterRoutes } from './projects/exporters-routes';
 import { keyRoutes } from './projects/keys-routes';
@@ -17,6 +18,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...keyRoutes(s),
     ...exporterRoutes(s),
     ...eventRoutes(s),
+    ...flowRoutes(s),
   ];
   routes.push(...openApiRoutes(() => routes));
   return routes;

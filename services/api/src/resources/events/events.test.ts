@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createProject } from '@vigil/db';
 import { ApiHarness, assertError, assertOk } from '../../testing/api-harness';
-import { seedEvents } from '../../testing/seed-events';
+import { seedEvents, type SeedEvent } from '../../testing/seed-events';
 
 let h: ApiHarness;
 before(async () => {
@@ -47,7 +47,7 @@ test('empty: no events, no cursor', async () => {
 
 test('newest first across projects; cursor pages cover every event once, ties on time split by id', async () => {
   const { token, projects } = await tenantWithProjects(3);
-  const seeded = [];
+  const seeded: SeedEvent[] = [];
   for (let i = 0; i < 45; i++) seeded.push({ projectId: projects[i % 3]!.id, timestamp: at(Math.floor(i / 4)) });
   const ids = await seedEvents(h.pool, seeded);
   const expected = seeded

@@ -1,0 +1,84 @@
+import type { ApiServices } from '../../api-app';
+import { cursorPage, cursorPosition } from '../../http/pagination';
+import { defineRoute, type AnyRoute } from '../../http/routes';
+import { checkTimeRange, scopeProjects } from '../list-filters';
+import { flowPosition, minuteWindow, PROTOCOL_NAMES, queryFlows, queryProtocols, queryTopTalkers, toFlow } from './flow-query';
+import { flowSchema, listFlowsQuery, protocolsQuery, protocolsSchema, topTalkersQuery, topTalkersSchema } from './flow-schemas';
+
+const HOUR_MS = 3_600_000;
+
+/** The minutes a rollup view covers: since/until when given, else the `window` (default 1 h) ending now. */
+function rollupWindow(q: { since?: Date; until?: Date; window?: number }) {
+  checkTimeRange(q.since, q.until);
+  const until = q.until ?? new Date();
+  const since = q.since ?? new Date(until.getTime() - (q.window ?? HOUR_MS));
+  return minuteWindow(since, until);
+}
+
+/** Flow records (`event:read`): filtered cursor pages, and top talkers and protocols from the one-minute rollups. */
+export function flowRoutes(s: ApiServices): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/v1/flows',
+      operationId: 'listFlows',
+      summary: 'List flow records, newest (by flow end) first',
+      tag: 'flows',
+      auth: { scope: 'event:read' },
+      query: listFlowsQuery,
+      response: { kind: 'cursor', data: flowSchema },
+      errors: ['not_found'],
+      handler: async ({ principal, query }) => {
+        checkTimeRange(query.since, query.until);
+        const after = cursorPosition('flows', query.after);
+        const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
+        const { exporter, src, dst, port, protocol, since, until } = query;
+        const rows = await queryFlows(s.pool, projects, { exporter, src, dst, port, protocol, since, until }, after, query.limit + 1);
+        const page = cursorPage('flows', rows, query.limit, flowPosition);
+        return { items: page.items.map(toFlow), pagination: page.pagination };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/flows/top-talkers',
+      operationId: 'topTalkers',
+      summary: 'Top sources, destinations or pairs by bytes, packets or flows',
+      description: 'Summed from the one-minute rollups over whole minutes; a biflow counts as two directed flows.',
+      tag: 'flows',
+      auth: { scope: 'event:read' },
+      query: topTalkersQuery,
+      response: { kind: 'item', data: topTalkersSchema },
+      errors: ['not_found'],
+      handler: async ({ principal, query }) => {
+        const window = rollupWindow(query);
+        const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
+        const talkers = await queryTopTalkers(s.pool, projects, window, query.by, query.metric, query.limit);
+        return { by: query.by, metric: query.metric, since: window.since.toISOString(), until: window.until.toISOString(), talkers };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/flows/protocols',
+      operationId: 'flowProtocols',
+      summary: 'Traffic per IP protocol',
+      description: 'Summed from the one-minute rollups over whole minutes, largest first.',
+      tag: 'flows',
+      auth: { scope: 'event:read' },
+      query: protocolsQuery,
+      response: { kind: 'item', data: protocolsSchema },
+      errors: ['not_found'],
+      handler: async ({ principal, query }) => {
+        const window = rollupWindow(query);
+        const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
+        const rows = await queryProtocols(s.pool, projects, window, query.metric);
+        const total = rows.reduce((sum, r) => sum + r[query.metric], 0);
+        return {
+          metric: query.metric,
+          since: window.since.toISOString(),
+          until: window.until.toISOString(),
+          protocols: rows.map((r) => ({ ...r, name: PROTOCOL_NAMES[r.protocol] ?? null, share: total > 0 ? r[query.metric] / total : 0 })),
+        };
+      },
+    }),
+  ];
+}

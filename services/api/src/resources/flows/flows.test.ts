@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createProject } from '@vigil/db';
+import { ApiHarness, assertError, assertOk } from '../../testing/api-harness';
+import { seedFlows, type SeedFlow } from '../../testing/seed-flows';
+
+let h: ApiHarness;
+before(async () => {
+  h = await ApiHarness.start();
+});
+after(async () => h.stop());
+
+const T0 = Date.parse('2026-04-01T10:00:00Z');
+const at = (seconds: number) => new Date(T0 + seconds * 1000);
+
+async function tenant(n = 1) {
+  const t = await h.tenant();
+  const projects = [];
+  for (let i = 0; i < n; i++) projects.push((await createProject(h.pool, t.org.id, `p${i}`)).project);
+  return { ...t, projects };
+}
+
+const ids = (res: { body: { data: Array<{ id: string }> } }) => res.body.data.map((f) => f.id);
+
+test('list: newest first, cursor pages over several projects, filters by address, CIDR, port, protocol, exporter, time', async () => {
+  const { token, projects } = await tenant(2);
+  const flows: SeedFlow[] = [
+    { projectId: projects[0]!.id, end: at(1), src: '10.0.0.1', dst: '192.0.2.10', dstPort: 443, protocol: 6 },
+    { projectId: projects[1]!.id, end: at(2), src: '10.0.0.2', dst: '192.0.2.11', dstPort: 53, protocol: 17 },
+    { projectId: projects[0]!.id, end: at(3), src: '10.1.0.1', dst: '198.51.100.5', dstPort: 22, protocol: 6, exporter: '192.0.2.254' },
+    { projectId: projects[1]!.id, end: at(4), src: '2001:db8::1', dst: '2001:db8:1::1', dstPort: 443, protocol: 6 },
+    { projectId: projects[0]!.id, end: at(5), src: '10.0.0.1', dst: '192.0.2.10', srcPort: 53, dstPort: 5353, protocol: 17 },
+  ];
+  const [f1, f2, f3, f4, f5] = await seedFlows(h.pool, flows);
+  const all = [f5, f4, f3, f2, f1];
+  const page1 = await h.get('/v1/flows?limit=2', { token });
+  assertOk(page1);
+  assert.deepEqual(ids(page1), all.slice(0, 2));
+  const page2 = await h.get(`/v1/flows?limit=2&after=${page1.body.pagination.next_cursor}`, { token });
+  const page3 = await h.get(`/v1/flows?limit=2&after=${page2.body.pagination.next_cursor}`, { token });
+  assert.deepEqual([...ids(page2), ...ids(page3)], all.slice(2));
+  assert.equal(page3.body.pagination.has_more, false);
+  const q = async (query: string) => ids(await h.get(`/v1/flows?${query}`, { token }));
+  assert.deepEqual(await q('src=10.0.0.1'), [f5, f1]);
+  assert.deepEqual(await q('src=10.0.0.0/8'), [f5, f3, f2, f1]);
+  assert.deepEqual(await q('dst=2001:db8::/32'), [f4]);
+  assert.deepEqual(await q('port=53'), [f5, f2]);
+  assert.deepEqual(await q('protocol=17'), [f5, f2]);
+  assert.deepEqual(await q('exporter=192.0.2.254'), [f3]);
+  assert.deepEqual(await q(`project=${projects[1]!.id}`), [f4, f2]);
+  assert.deepEqual(await q(`since=${at(2).toISOString()}&until=${at(4).toISOString()}`), [f3, f2]);
+  const one = (await h.get(`/v1/flows?src=10.1.0.1`, { token })).body.data[0];
+  assert.equal(one.exporter, '192.0.2.254');
+  assert.equal(one.bytes, 1000);
+  assertError(await h.get('/v1/flows?src=10.0.0.0/40', { token }), 400, 'validation_error');
+  assertError(await h.get('/v1/flows?port=70000', { token }), 400, 'validation_error');
+  assertError(await h.get(`/v1/flows?after=${Buffer.from('events|1|x').toString('base64url')}`, { token }), 400, 'validation_error');
+});
+
+test('top talkers by src, dst and pair, by bytes, packets and flows, from the rollups', async () => {
+  const { token, projects } = await tenant(1);
+  const p = projects[0]!.id;
+  const base = Date.now() - 10 * 60_000;
+  const flows: SeedFlow[] = [];
+  // 10.0.0.1: 3 flows × 100 bytes; 10.0.0.2: 1 flow × 1000 bytes; 10.0.0.3: 2 flows × 10 bytes, 500 packets.
+  for (let i = 0; i < 3; i++) flows.push({ projectId: p, end: new Date(base + i * 61_000), src: '10.0.0.1', dst: '192.0.2.1', bytes: 100, packets: 1 });
+  flows.push({ projectId: p, end: new Date(base), src: '10.0.0.2', dst: '192.0.2.1', bytes: 1000, packets: 2 });
+  for (let i = 0; i < 2; i++) flows.push({ projectId: p, end: new Date(base), src: '10.0.0.3', dst: '192.0.2.2', bytes: 10, packets: 250, protocol: 17 });
+  // Outside the default one-hour window.
+  flows.push({ projectId: p, end: new Date(base - 3 * 3_600_000), src: '10.9.9.9', dst: '192.0.2.1', bytes: 1e6, packets: 1 });
+  await seedFlows(h.pool, flows);
+  const top = async (query: string) => {
+    const res = await h.get(`/v1/flows/top-talkers?${query}`, { token });
+    assertOk(res);
+    return res.body.data;
+  };
+  const bytes = await top('by=src');
+  assert.deepEqual(bytes.talkers.map((t: { src_addr: string }) => t.src_addr), ['10.0.0.2', '10.0.0.1', '10.0.0.3']);
+  assert.deepEqual(bytes.talkers[1], { src_addr: '10.0.0.1', dst_addr: null, bytes: 300, packets: 3, flows: 3 });
+  assert.equal(new Date(bytes.until).getTime() - new Date(bytes.since).getTime() >= 3_600_000, true);
+  assert.deepEqual((await top('by=src&metric=packets&limit=1')).talkers.map((t: { src_addr: string }) => t.src_addr), ['10.0.0.3']);
+  assert.deepEqual((await top('by=src&metric=flows&limit=1')).talkers.map((t: { src_addr: string }) => t.src_addr), ['10.0.0.1']);
+  const dst = await top('by=dst');
+  assert.deepEqual(dst.talkers[0], { src_addr: null, dst_addr: '192.0.2.1', bytes: 1300, packets: 5, flows: 4 });
+  const pairs = await top('by=pair&metric=flows');
+  assert.deepEqual(pairs.talkers[0], { src_addr: '10.0.0.1', dst_addr: '192.0.2.1', bytes: 300, packets: 3, flows: 3 });
+  const day = await top('by=src&window=1d&limit=1');
+  assert.equal(day.talkers[0].src_addr, '10.9.9.9');
+  const explicit = await top(`by=src&since=${new Date(base - 4 * 3_600_000).toISOString()}&until=${new Date(base - 2 * 3_600_000).toISOString()}`);
+  assert.deepEqual(explicit.talkers.map((t: { src_addr: string }) => t.src_addr), ['10.9.9.9']);
+  assertError(await h.get('/v1/flows/top-talkers?by=port', { token }), 400, 'validation_error');
+  assertError(await h.get('/v1/flows/top-talkers?window=1y', { token }), 400, 'validation_error');
+
+  const protocols = await h.get('/v1/flows/protocols?metric=packets', { token });
+  assertOk(protocols);
+  assert.deepEqual(
+    protocols.body.data.protocols.map((r: { protocol: number; name: string; packets: number }) => [r.protocol, r.name, r.packets]),
+    [
+      [17, 'udp', 500],
+      [6, 'tcp', 5],
+    ],
+  );
+  const shares = protocols.body.data.protocols.reduce((sum: number, r: { share: number }) => sum + r.share, 0);
+  assert.ok(Math.abs(shares - 1) < 1e-9);
+});
+
+test('another organization: its projects are 404 through every flow filter, and its flows never appear', async () => {
+  const a = await tenant(1);
+  const b = await tenant(1);
+  const [fa] = await seedFlows(h.pool, [{ projectId: a.projects[0]!.id, end: new Date(Date.now() - 60_000), src: '10.0.0.1', dst: '10.0.0.2' }]);
+  for (const path of ['/v1/flows', '/v1/flows/top-talkers', '/v1/flows/protocols']) {
+    assertError(await h.get(`${path}?project=${a.projects[0]!.id}`, { token: b.token }), 404, 'not_found');
+  }
+  assert.ok(!ids(await h.get('/v1/flows', { token: b.token })).includes(fa!));
+  const top = await h.get('/v1/flows/top-talkers', { token: b.token });
+  assert.deepEqual(top.body.data.talkers, []);
+});

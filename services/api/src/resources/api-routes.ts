@@ -7,6 +7,7 @@ import { organizationRoutes } from './organization';
 import { exporterRoutes } from './projects/exporters-routes';
 import { keyRoutes } from './projects/keys-routes';
 import { projectRoutes } from './projects/projects-routes';
+import { ruleRoutes } from './rules/rules-routes';
 import { tokenRoutes } from './tokens/tokens-routes';
 
 /** Every endpoint of /v1, in the order the OpenAPI document lists them. */
@@ -19,6 +20,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...exporterRoutes(s),
     ...eventRoutes(s),
     ...flowRoutes(s),
+    ...ruleRoutes(s),
   ];
   routes.push(...openApiRoutes(() => routes));
   return routes;

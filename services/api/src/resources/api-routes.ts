@@ -1,6 +1,7 @@
 import type { ApiServices } from '../api-app';
 import type { AnyRoute } from '../http/routes';
 import { openApiRoutes } from '../openapi/openapi-routes';
+import { alertRoutes } from './alerts/alerts-routes';
 import { eventRoutes } from './events/events-routes';
 import { flowRoutes } from './flows/flows-routes';
 import { organizationRoutes } from './organization';
@@ -21,6 +22,7 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...eventRoutes(s),
     ...flowRoutes(s),
     ...ruleRoutes(s),
+    ...alertRoutes(s),
   ];
   routes.push(...openApiRoutes(() => routes));
   return routes;

@@ -1,0 +1,174 @@
+/**
+ * The routing stage: batches of the input partitions (events, flows) → messages on the re-partition
+ * topic, one per record and group key, addressed to the partition that holds those groups' state.
+ * What it does to a record depends only on the record and the rules.
+ *
+ * Order. The detection stage judges lateness per group, and a group's records come from every
+ * input partition (ingest keys events by event id). Batches handed over together — one fetch from
+ * the broker, all partitions at once — are therefore merged in event-time order before they are
+ * routed, each partition kept in offset order (as Kafka Streams picks the partition whose next
+ * record is the oldest). A backlog read after downtime, or a burst produced at once, so reaches
+ * each group in time order rather than partition by partition, and within the allowed lateness
+ * nothing is late.
+ *
+ * The batches return — and their input offsets are committed — only after Kafka acknowledged every
+ * message produced for them (acks=all) and poison records are in the dead-letter topic. A crash
+ * before that routes them again; the detection stage recognises the repeats by their origin.
+ */
+import type { Message } from 'kafkajs';
+import type { BatchContext, BatchingProducer } from '@vigil/kafka';
+import { eventTime, type InputRecord, type Source } from '@vigil/rule-engine';
+import type { ProjectDirectory } from '../catalog/project-directory';
+import type { DeadLetters, Poison } from '../dead-letters';
+import type { RulesMetrics } from '../rules-metrics';
+import type { RecordDecoder } from './record-decoding';
+import { partitionFor, repartitionKey, routedHeaders } from './repartition-message';
+import type { RoutingTable } from './routing-table';
+
+export interface GroupRouterOptions {
+  topics: { events: string; flows: string };
+  repartition: { topic: string; partitions: number };
+  decoder: RecordDecoder;
+  directory: ProjectDirectory;
+  routing: RoutingTable;
+  producer: BatchingProducer;
+  deadLetters: DeadLetters;
+  metrics: RulesMetrics;
+  /** How long the first batch of a round waits for the others of the same fetch (default 5 ms). */
+  mergeWindowMs?: number;
+}
+
+interface Decoded {
+  partition: number;
+  offset: string;
+  value: Buffer;
+  record: InputRecord;
+  time: number;
+}
+
+interface Waiting {
+  batch: BatchContext;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Same clamping as the engine's, so the merge order is the order the engine reasons in. */
+const MAX_FUTURE_SKEW_MS = 60_000;
+
+export function createGroupRouter(o: GroupRouterOptions): (batch: BatchContext) => Promise<void> {
+  const sourceOf = (topic: string): Source => (topic === o.topics.events ? 'events' : 'flows');
+  let round: Waiting[] = [];
+  let timer: NodeJS.Timeout | null = null;
+
+  const flush = () => {
+    timer = null;
+    const taken = round;
+    round = [];
+    routeRound(o, sourceOf, taken.map((w) => w.batch)).then(
+      () => taken.forEach((w) => w.resolve()),
+      (err: unknown) => taken.forEach((w) => w.reject(err)),
+    );
+  };
+
+  return (batch) =>
+    new Promise<void>((resolve, reject) => {
+      round.push({ batch, resolve, reject });
+      timer ??= setTimeout(flush, o.mergeWindowMs ?? 5);
+    });
+}
+
+async function routeRound(o: GroupRouterOptions, sourceOf: (topic: string) => Source, batches: readonly BatchContext[]): Promise<void> {
+  const bySource: Record<Source, Decoded[][]> = { events: [], flows: [] };
+  const poison: Array<{ topic: string; partition: number; items: Poison[] }> = [];
+  for (const batch of batches) {
+    const source = sourceOf(batch.topic);
+    const items: Poison[] = [];
+    const decoded: Decoded[] = [];
+    for (const message of batch.messages) {
+      const d = await o.decoder.decode(source, message.value);
+      if (d.ok) {
+        decoded.push({ partition: batch.partition, offset: message.offset, value: message.value as Buffer, record: d.record, time: eventTime(source, d.record, MAX_FUTURE_SKEW_MS).time });
+      } else {
+        items.push({ message, reason: d.reason, error: d.error });
+      }
+    }
+    bySource[source].push(decoded);
+    if (items.length > 0) poison.push({ topic: batch.topic, partition: batch.partition, items });
+  }
+  await o.directory.resolve(new Set([...bySource.events, ...bySource.flows].flat().map((d) => d.record.project_id)));
+
+  const out: Message[] = [];
+  for (const source of ['events', 'flows'] as const) {
+    const counts = routeRecords(o, source, mergeByTime(bySource[source]), out);
+    if (counts.routed > 0) o.metrics.routed.inc({ source, outcome: 'routed' }, counts.routed);
+    if (counts.unmatched > 0) o.metrics.routed.inc({ source, outcome: 'unmatched' }, counts.unmatched);
+    if (counts.unknownProject > 0) o.metrics.dropped.inc({ stage: 'route', reason: 'unknown_project' }, counts.unknownProject);
+    if (counts.messages > 0) o.metrics.repartitioned.inc({ source }, counts.messages);
+  }
+
+  for (const p of poison) await o.deadLetters.send(p.topic, p.partition, p.items);
+  await o.producer.send(o.repartition.topic, out);
+  for (const p of poison) for (const item of p.items) o.metrics.dropped.inc({ stage: 'route', reason: item.reason });
+}
+
+/**
+ * Merges partitions' records, each partition kept in offset order, by always taking the head with
+ * the oldest event time (ties: the earlier partition of the round). Offset order within a partition
+ * is what lets the detection stage tell a repeated record from a new one.
+ */
+export function mergeByTime<T extends { time: number }>(lists: readonly (readonly T[])[]): T[] {
+  const live = lists.filter((l) => l.length > 0);
+  if (live.length <= 1) return [...(live[0] ?? [])];
+  const heads = live.map(() => 0);
+  const out: T[] = [];
+  for (;;) {
+    let best = -1;
+    let bestTime = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < live.length; i++) {
+      const item = (live[i] as readonly T[])[heads[i] as number];
+      if (item !== undefined && (best === -1 || item.time < bestTime)) {
+        best = i;
+        bestTime = item.time;
+      }
+    }
+    if (best === -1) return out;
+    out.push((live[best] as readonly T[])[heads[best] as number] as T);
+    heads[best] = (heads[best] as number) + 1;
+  }
+}
+
+function routeRecords(o: GroupRouterOptions, source: Source, records: readonly Decoded[], out: Message[]) {
+  const counts = { routed: 0, unmatched: 0, unknownProject: 0, messages: 0 };
+  for (const { partition, offset, value, record } of records) {
+    const org = o.directory.organizationOf(record.project_id);
+    if (org === null) {
+      counts.unknownProject++;
+      continue;
+    }
+    const pairs = o.routing.groupsOf(org, source, record);
+    if (pairs.length === 0) {
+      counts.unmatched++;
+      continue;
+    }
+    counts.routed++;
+    // Rules that group the record under the same values share one message.
+    const byKey = new Map<string, string[]>();
+    for (const p of pairs) {
+      const key = repartitionKey(p.project_id, p.group_key);
+      const rules = byKey.get(key);
+      if (rules === undefined) byKey.set(key, [p.rule_id]);
+      else rules.push(p.rule_id);
+    }
+    let index = 0;
+    for (const [key, rules] of byKey) {
+      out.push({
+        key,
+        value,
+        partition: partitionFor(key, o.repartition.partitions),
+        headers: routedHeaders(source, org, rules, partition, offset, index++),
+      });
+    }
+    counts.messages += byKey.size;
+  }
+  return counts;
+}

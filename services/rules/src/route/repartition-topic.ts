@@ -1,0 +1,43 @@
+/**
+ * The internal re-partition topic: created on first start with the configured partitions; after
+ * that its partition count is what it is. That count must never change — a (rule, group) maps to
+ * `murmur2(key) mod partitions`, and its state lives with that partition — so a mismatch with the
+ * configuration is reported and the existing count is used.
+ */
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '@vigil/logging';
+
+const WEEK_MS = String(7 * 24 * 3600 * 1000);
+
+export async function ensureRepartitionTopic(kafka: Kafka, topic: string, partitions: number, replicationFactor: number, logger: Logger): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    if (!existing.has(topic)) {
+      await admin
+        .createTopics({
+          waitForLeaders: true,
+          topics: [{
+            topic,
+            numPartitions: partitions,
+            replicationFactor,
+            // Kept as long as the input topics: a detection stage that was down can still catch up.
+            configEntries: [{ name: 'retention.ms', value: WEEK_MS }, { name: 'compression.type', value: 'producer' }],
+          }],
+        })
+        .catch((err: { type?: string }) => {
+          if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
+        });
+    }
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    const actual = metadata.topics[0]?.partitions.length ?? 0;
+    if (actual === 0) throw new Error(`topic ${topic} has no partitions`);
+    if (actual !== partitions) {
+      logger.warn({ topic, partitions: actual, configured: partitions }, 'the re-partition topic exists with another partition count; using it (the count of an existing topic must not change)');
+    }
+    return actual;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -11,6 +11,9 @@ import { registerRoutes, type AnyRoute } from './http/routes';
 import { SlidingWindowLimiter } from './rate-limit/sliding-window';
 import { apiRoutes } from './resources/api-routes';
 import type { Redis } from 'ioredis';
+// The delivery service's control surface (services/delivery/src/index.ts); imported by path because
+// deployables are not linked as packages until the next install.
+import type { DeliveryControl } from '../../delivery/src/index';
 
 export interface ApiAppOptions {
   pool: Pool;
@@ -26,7 +29,12 @@ export interface ApiAppOptions {
   trustProxy: boolean;
   /** Base URL of ingest, for the DSNs of project keys. */
   ingestBaseUrl: URL;
+  /** Test sends and redeliveries, on the delivery service's queue. */
+  delivery: WebhookControl;
 }
+
+/** What the API asks of the delivery service (its `createDeliveryControl`). */
+export type WebhookControl = Pick<DeliveryControl, 'redeliver' | 'sendTest'>;
 
 /** What resource handlers share: the database and the few services that outlive a request. */
 export interface ApiServices {
@@ -37,6 +45,7 @@ export interface ApiServices {
   limiter: SlidingWindowLimiter;
   tokenCacheTtlMs: number;
   ingestBaseUrl: URL;
+  delivery: WebhookControl;
 }
 
 /** The API as a Fastify instance, not yet listening. */
@@ -49,7 +58,10 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
     onLookup: (result) => metrics.tokenCache.inc({ result }),
   });
   const limiter = new SlidingWindowLimiter(o.redis, o.redisPrefix);
-  const services: ApiServices = { pool: o.pool, logger: o.logger, metrics, verifier, limiter, tokenCacheTtlMs: o.tokenCacheTtlMs, ingestBaseUrl: o.ingestBaseUrl };
+  const services: ApiServices = { pool: o.pool, logger: o.logger, metrics, verifier, limiter, tokenCacheTtlMs: o.tokenCacheTtlMs,
+    ingestBaseUrl: o.ingestBaseUrl,
+    delivery: o.delivery,
+  };
 
   const app: FastifyInstance = Fastify({
     loggerInstance: o.logger,

@@ -5,6 +5,7 @@ import { createMetrics, type Registry } from '@vigil/service-runtime';
 import { Redis } from 'ioredis';
 import { buildApiApp } from './api-app';
 import { ingestBaseUrl, type ApiConfig } from './config';
+import { createDeliveryControl } from '../../delivery/src/index';
 
 export interface RunningApi {
   port: number;
@@ -31,6 +32,7 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
     throw err;
   }
 
+  const delivery = createDeliveryControl({ pool, redisUrl: config.REDIS_URL, queuePrefix: config.VIGIL_DELIVERY_QUEUE_PREFIX });
   const { app } = buildApiApp({
     pool,
     redis,
@@ -47,11 +49,13 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
     tokenCacheTtlMs: config.VIGIL_API_TOKEN_CACHE_TTL,
     trustProxy: config.VIGIL_API_TRUST_PROXY,
     ingestBaseUrl: ingestBaseUrl(config),
+    delivery,
   });
   try {
     await app.listen({ host: config.VIGIL_API_ADDR.host, port: config.VIGIL_API_ADDR.port });
   } catch (err) {
     await app.close();
+    await delivery.close();
     redis.disconnect();
     await pool.end();
     throw err;
@@ -63,6 +67,7 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
     metrics,
     async stop() {
       await app.close();
+      await delivery.close();
       redis.disconnect();
       await pool.end();
     },

@@ -26,6 +26,8 @@ export const apiConfigShape = {
   /** Where senders reach ingest: the DSNs the API shows are built from it (as `vigil project create` does). */
   VIGIL_PUBLIC_URL: url(['http', 'https']).optional(),
   VIGIL_INGEST_ADDR: listenAddr('127.0.0.1:8030'),
+  /** Redis key prefix of the webhook delivery queue: the delivery service's VIGIL_DELIVERY_QUEUE_PREFIX. */
+  VIGIL_DELIVERY_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"').default('vigil'),
   VIGIL_LOG_LEVEL: logLevel(),
 };
 

@@ -20,7 +20,7 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type AuthRequirement = 'none' | 'token' | { scope: Scope };
 
 export type ResponseSpec =
-  | { kind: 'item'; status?: 200 | 201; data: z.ZodType; description?: string }
+  | { kind: 'item'; status?: 200 | 201 | 202; data: z.ZodType; description?: string }
   | { kind: 'page'; data: z.ZodType; description?: string }
   | { kind: 'cursor'; data: z.ZodType; description?: string }
   | { kind: 'empty'; description?: string }

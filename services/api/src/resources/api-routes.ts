@@ -10,6 +10,8 @@ import { keyRoutes } from './projects/keys-routes';
 import { projectRoutes } from './projects/projects-routes';
 import { ruleRoutes } from './rules/rules-routes';
 import { tokenRoutes } from './tokens/tokens-routes';
+import { deliveryRoutes } from './webhooks/deliveries-routes';
+import { webhookRoutes } from './webhooks/webhooks-routes';
 
 /** Every endpoint of /v1, in the order the OpenAPI document lists them. */
 export function apiRoutes(s: ApiServices): AnyRoute[] {
@@ -23,6 +25,8 @@ export function apiRoutes(s: ApiServices): AnyRoute[] {
     ...flowRoutes(s),
     ...ruleRoutes(s),
     ...alertRoutes(s),
+    ...webhookRoutes(s),
+    ...deliveryRoutes(s),
   ];
   routes.push(...openApiRoutes(() => routes));
   return routes;

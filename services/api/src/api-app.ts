@@ -31,6 +31,8 @@ export interface ApiAppOptions {
   ingestBaseUrl: URL;
   /** Test sends and redeliveries, on the delivery service's queue. */
   delivery: WebhookControl;
+  /** Longest a rule backtest may run. */
+  backtestTimeoutMs: number;
 }
 
 /** What the API asks of the delivery service (its `createDeliveryControl`). */
@@ -46,6 +48,7 @@ export interface ApiServices {
   tokenCacheTtlMs: number;
   ingestBaseUrl: URL;
   delivery: WebhookControl;
+  backtestTimeoutMs: number;
 }
 
 /** The API as a Fastify instance, not yet listening. */
@@ -61,6 +64,7 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
   const services: ApiServices = { pool: o.pool, logger: o.logger, metrics, verifier, limiter, tokenCacheTtlMs: o.tokenCacheTtlMs,
     ingestBaseUrl: o.ingestBaseUrl,
     delivery: o.delivery,
+    backtestTimeoutMs: o.backtestTimeoutMs,
   };
 
   const app: FastifyInstance = Fastify({

@@ -50,6 +50,7 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
     trustProxy: config.VIGIL_API_TRUST_PROXY,
     ingestBaseUrl: ingestBaseUrl(config),
     delivery,
+    backtestTimeoutMs: config.VIGIL_API_BACKTEST_TIMEOUT,
   });
   try {
     await app.listen({ host: config.VIGIL_API_ADDR.host, port: config.VIGIL_API_ADDR.port });

@@ -21,6 +21,8 @@ export const apiConfigShape = {
   /** Longest a query may run before it is cancelled and answered 503. */
   VIGIL_API_STATEMENT_TIMEOUT: durationMs('15s'),
   VIGIL_API_DB_POOL: positiveInt(20, 500),
+  /** Longest a rule backtest (POST /v1/rules/…/test) may run before it is answered 503. */
+  VIGIL_API_BACKTEST_TIMEOUT: durationMs('60s'),
   /** Trust X-Forwarded-For for the client address (only behind a proxy that sets it). */
   VIGIL_API_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** Where senders reach ingest: the DSNs the API shows are built from it (as `vigil project create` does). */

@@ -19,6 +19,7 @@ const BODIES: Record<string, unknown> = {
   createExporter: { cidr: '198.51.100.0/24' },
   replaceRule: { name: 'r', project_id: null, source: 'events', severity: 'low', match: { field: 'type', eq: 'x' } },
   updateRule: { name: 'renamed' },
+  backtestRule: { since: '2026-01-01T00:00:00Z', until: '2026-01-02T00:00:00Z' },
   updateWebhook: { description: 'x' },
   rotateWebhookSecret: { grace_period_seconds: 0 },
 };

@@ -17,6 +17,7 @@ import { pageOffset, pagePagination, pageQuery } from '../../http/pagination';
 import { defineRoute, type AnyRoute } from '../../http/routes';
 import { projectRef } from '../resource-ids';
 import { requireProject } from '../projects/project-lookup';
+import { backtestBody, backtestResultSchema, draftBacktestBody, runBacktest } from './rule-backtest';
 import { asDefinition, projectNotFound, validRule } from './rule-validation';
 import {
   createRuleBody,
@@ -99,6 +100,36 @@ export function ruleRoutes(s: ApiServices): AnyRoute[] {
         const parsed = parseRule(body);
         if (parsed.ok) return { valid: true, issues: [], rule: definitionOf({ definition: parsed.value as unknown as Record<string, unknown> }) };
         return { valid: false, issues: parsed.issues.map((i) => ({ field: i.path || 'rule', message: i.message })), rule: null };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/v1/rules/test',
+      operationId: 'backtestDraftRule',
+      summary: 'Try a rule that is not stored over a past time range',
+      description: 'Runs the rule over stored events or flows exactly as the stream would, and returns the alerts it would have raised. Nothing is stored or sent.',
+      tag: 'rules',
+      auth: { scope: 'rules:read' },
+      body: draftBacktestBody,
+      response: { kind: 'item', data: backtestResultSchema },
+      errors: ['not_found'],
+      handler: async ({ principal, body }) => runBacktest(s.pool, principal.organizationId, body.rule, body, s.backtestTimeoutMs),
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/v1/rules/{rule_id}/test',
+      operationId: 'backtestRule',
+      summary: 'Backtest a rule over a past time range',
+      description: 'Runs the stored rule (enabled or not) over stored events or flows exactly as the stream would, and returns the alerts it would have raised. Nothing is stored or sent.',
+      tag: 'rules',
+      auth: { scope: 'rules:read' },
+      params: ruleParams,
+      body: backtestBody,
+      response: { kind: 'item', data: backtestResultSchema },
+      handler: async ({ principal, params, body }) => {
+        const rule = await getRule(s.pool, principal.organizationId, params.rule_id);
+        if (!rule) throw notFound(`rule ${params.rule_id}`);
+        return runBacktest(s.pool, principal.organizationId, rule.definition, body, s.backtestTimeoutMs);
       },
     }),
     defineRoute({

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createProject } from '@vigil/db';
 import { ApiHarness, assertError, assertOk } from '../../testing/api-harness';
+import { seedEvents } from '../../testing/seed-events';
 
 let h: ApiHarness;
 before(async () => {
@@ -111,4 +112,32 @@ test('a rule naming another organization\'s project is 404; other organizations\
   }
   assertError(await h.get(`/v1/rules?project=${project.id}`, { token: b.token }), 404, 'not_found');
   assert.equal((await h.get('/v1/rules', { token: b.token })).body.pagination.total, 0);
+});
+
+test('backtest a stored rule and a draft over stored events; the range is bounded', async () => {
+  const { token, org } = await h.tenant();
+  const { project } = await createProject(h.pool, org.id, 'bt');
+  const t0 = Date.parse('2026-02-10T08:00:00Z');
+  await seedEvents(h.pool, Array.from({ length: 12 }, (_, i) => ({ projectId: project.id, timestamp: new Date(t0 + i * 5000) })));
+  assertOk(await h.post('/v1/rules', { ...bruteForce(project.id), enabled: false }, { token }), 201);
+  const range = { since: new Date(t0 - 3_600_000).toISOString(), until: new Date(t0 + 3_600_000).toISOString() };
+  const res = await h.post('/v1/rules/brute-force/test', range, { token });
+  assertOk(res);
+  assert.equal(res.body.data.records, 12);
+  assert.equal(res.body.data.alerts.length, 1, 'a disabled rule is tested too');
+  const alert = res.body.data.alerts[0];
+  assert.deepEqual(alert.group_values, { client_ip: '198.51.100.7' });
+  assert.equal(alert.value >= 10, true);
+  assert.equal(res.body.data.counters.matched, 12);
+  assertError(await h.get(`/v1/alerts/${alert.id}`, { token }), 404, 'not_found');
+
+  const draft = await h.post('/v1/rules/test', { ...range, rule: { ...bruteForce(project.id), aggregate: { window: '5m', group_by: ['client_ip'], function: 'count', threshold: 100 } } }, { token });
+  assertOk(draft);
+  assert.equal(draft.body.data.alerts.length, 0);
+  const invalid = await h.post('/v1/rules/test', { ...range, rule: { ...bruteForce(project.id), severity: 'urgent' } }, { token });
+  assertError(invalid, 400, 'validation_error');
+  assert.equal(invalid.body.error.details[0].field, 'rule.severity');
+  assertError(await h.post('/v1/rules/brute-force/test', { since: range.since, until: new Date(t0 + 40 * 86_400_000).toISOString() }, { token }), 400, 'validation_error');
+  assertError(await h.post('/v1/rules/brute-force/test', { since: range.until, until: range.since }, { token }), 400, 'validation_error');
+  assertError(await h.post('/v1/rules/nope/test', range, { token }), 404, 'not_found');
 });

@@ -23,6 +23,8 @@ export interface ConsumerRunnerOptions {
   handleBatch(batch: BatchContext): Promise<void>;
   consumer?: Partial<ConsumerConfig>;
   partitionsConsumedConcurrently?: number;
+  /** Called with the consumer before it connects, e.g. to listen to its events (GROUP_JOIN) from the first one. */
+  onConsumer?(consumer: Consumer): void;
 }
 
 export interface ConsumerRunner {
@@ -41,6 +43,7 @@ export async function runConsumer(o: ConsumerRunnerOptions): Promise<ConsumerRun
     allowAutoTopicCreation: false,
     ...o.consumer,
   });
+  o.onConsumer?.(consumer);
   await consumer.connect();
   for (const topic of o.topics) await consumer.subscribe({ topic, fromBeginning: o.fromBeginning ?? true });
   await consumer.run({

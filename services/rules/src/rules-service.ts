@@ -145,12 +145,14 @@ export async function startRules(config: RulesConfig, logger: Logger): Promise<R
       partitionsConsumedConcurrently: concurrency,
       consumer: membership,
       handleBatch: retrying('detect', (batch) => stage.handle(batch), metrics, logger),
+      onConsumer: (consumer) => {
+        consumer.on(consumer.events.GROUP_JOIN, (e) => {
+          assigned = [...(e.payload.memberAssignment[repartitionTopic] ?? [])].sort((a, b) => a - b);
+          stage.retain(new Set(assigned));
+        });
+      },
     });
     runners.push(detectRunner);
-    detectRunner.consumer.on(detectRunner.consumer.events.GROUP_JOIN, (e) => {
-      assigned = [...(e.payload.memberAssignment[repartitionTopic] ?? [])].sort((a, b) => a - b);
-      stage.retain(new Set(assigned));
-    });
 
     const routeGroup = config.VIGIL_RULES_ROUTE_GROUP ?? `${prefix}rules.route`;
     const route = createGroupRouter({

@@ -98,16 +98,18 @@ async function routeRound(o: GroupRouterOptions, sourceOf: (topic: string) => So
   await o.directory.resolve(new Set([...bySource.events, ...bySource.flows].flat().map((d) => d.record.project_id)));
 
   const out: Message[] = [];
-  for (const source of ['events', 'flows'] as const) {
-    const counts = routeRecords(o, source, mergeByTime(bySource[source]), out);
-    if (counts.routed > 0) o.metrics.routed.inc({ source, outcome: 'routed' }, counts.routed);
-    if (counts.unmatched > 0) o.metrics.routed.inc({ source, outcome: 'unmatched' }, counts.unmatched);
-    if (counts.unknownProject > 0) o.metrics.dropped.inc({ stage: 'route', reason: 'unknown_project' }, counts.unknownProject);
-    if (counts.messages > 0) o.metrics.repartitioned.inc({ source }, counts.messages);
-  }
-
+  const counts = { events: routeRecords(o, 'events', mergeByTime(bySource.events), out), flows: routeRecords(o, 'flows', mergeByTime(bySource.flows), out) };
   for (const p of poison) await o.deadLetters.send(p.topic, p.partition, p.items);
   await o.producer.send(o.repartition.topic, out);
+
+  // Counted once durable, so "routed" never runs ahead of what the detection stage can read.
+  for (const source of ['events', 'flows'] as const) {
+    const c = counts[source];
+    if (c.routed > 0) o.metrics.routed.inc({ source, outcome: 'routed' }, c.routed);
+    if (c.unmatched > 0) o.metrics.routed.inc({ source, outcome: 'unmatched' }, c.unmatched);
+    if (c.unknownProject > 0) o.metrics.dropped.inc({ stage: 'route', reason: 'unknown_project' }, c.unknownProject);
+    if (c.messages > 0) o.metrics.repartitioned.inc({ source }, c.messages);
+  }
   for (const p of poison) for (const item of p.items) o.metrics.dropped.inc({ stage: 'route', reason: item.reason });
 }
 

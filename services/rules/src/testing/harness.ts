@@ -75,6 +75,24 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
+/**
+ * Waits until `worker` read `inputs` input records, applied every message it routed, and
+ * published every pending alert event (for a single worker that sees all partitions).
+ */
+export async function settle(worker: RunningRules, inputs: number, timeoutMs = 90_000): Promise<void> {
+  const m = worker.metrics;
+  await waitFor(`${inputs} input records routed`, async () => {
+    const read = (await metricValue(m, 'vigil_rules_input_records_total')) + (await metricValue(m, 'vigil_rules_records_dropped_total', { stage: 'route' }));
+    return read >= inputs;
+  }, timeoutMs);
+  await waitFor('every routed message applied', async () => {
+    const done = (await metricValue(m, 'vigil_rules_records_applied_total')) + (await metricValue(m, 'vigil_rules_records_dropped_total', { stage: 'detect' }));
+    return done >= (await metricValue(m, 'vigil_rules_repartitioned_total'));
+  }, timeoutMs);
+  await waitFor('the alert publisher', () => worker.status().publisher, timeoutMs);
+  await worker.flushAlerts();
+}
+
 export function hexId(): string {
   return randomBytes(16).toString('hex');
 }

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Pool } from '@vigil/db';
 import type { Logger } from '@vigil/logging';
 import { newRequestId } from '@vigil/logging';
@@ -69,10 +69,10 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
 
   const app: FastifyInstance = Fastify({
     loggerInstance: o.logger,
-    disableRequestLogging: true,
+    // One access-log line per request is written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: () => newRequestId(),
     requestIdHeader: false,
-    requestIdLogLabel: 'request_id',
     bodyLimit: o.bodyLimit,
     trustProxy: o.trustProxy,
     return503OnClosing: true,

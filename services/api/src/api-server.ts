@@ -16,10 +16,9 @@ export interface RunningApi {
 /** Connects PostgreSQL and Redis, and serves the API (and /healthz, /readyz, /metrics) on VIGIL_API_ADDR. */
 export async function startApi(config: ApiConfig, logger: Logger): Promise<RunningApi> {
   const metrics = createMetrics('api');
-  const pool = createPool(config.DATABASE_URL, { max: config.VIGIL_API_DB_POOL, applicationName: 'vigil-api' });
-  // Every connection cancels queries that run too long; the error handler answers them 503.
-  pool.on('connect', (client) => {
-    client.query(`set statement_timeout = ${Math.max(1, Math.round(config.VIGIL_API_STATEMENT_TIMEOUT))}`).catch(() => undefined);
+  const pool = createPool(withStatementTimeout(config.DATABASE_URL, config.VIGIL_API_STATEMENT_TIMEOUT), {
+    max: config.VIGIL_API_DB_POOL,
+    applicationName: 'vigil-api',
   });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', (err) => logger.warn({ err }, 'redis error'));
@@ -73,4 +72,12 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
       await pool.end();
     },
   };
+}
+
+/** The server cancels queries that run longer (from the first query of every connection); they are answered 503. */
+function withStatementTimeout(databaseUrl: string, timeoutMs: number): string {
+  const url = new URL(databaseUrl);
+  const existing = url.searchParams.get('options');
+  url.searchParams.set('options', `${existing ? `${existing} ` : ''}-c statement_timeout=${Math.max(1, Math.round(timeoutMs))}`);
+  return url.toString();
 }

@@ -13,6 +13,7 @@ export const SERVICES: Array<{ name: string; entry: string }> = [
   { name: 'ingest', entry: 'services/ingest/src/main.ts' },
   { name: 'store', entry: 'services/store/src/main.ts' },
   { name: 'api', entry: 'services/api/src/main.ts' },
+  { name: 'rules', entry: 'services/rules/src/main.ts' },
 ];
 
 export function serviceSpecs(settings: Settings, endpoints: StackEndpoints, extraEnv: NodeJS.ProcessEnv = {}): ServiceSpec[] {

@@ -32,7 +32,9 @@ interface FieldOp {
 
 const ATTRIBUTION_FIELDS = ['project_id', 'exporter', 'received_at_ms'] as const;
 const SLAB_BYTES = 256 * 1024;
-const MIN_NEGATIVE_LONG = -(2 ** 52);
+/** Longs the writer accepts: what the registry codec (avsc) also accepts and every reader decodes exactly. */
+const MIN_LONG = -(2 ** 52);
+const MAX_LONG = Number.MAX_SAFE_INTEGER - 1;
 
 function kindOf(type: unknown, field: string): { kind: Kind; nullable: boolean } {
   const base = (t: unknown): Kind | null => {
@@ -62,7 +64,7 @@ function invalid(name: string, value: unknown, kind: string): Error {
   return new TypeError(`flow field ${name}: ${JSON.stringify(value)} is not a valid ${kind}`);
 }
 
-/** Zigzag varint of a safe integer (negative values down to -2^52). Returns the new position. */
+/** Zigzag varint of an integer in [-2^52, 2^53 - 2]. Returns the new position. */
 function writeLong(buf: Buffer, pos: number, n: number): number {
   if (n >= -0x40000000 && n < 0x40000000) {
     let z = ((n << 1) ^ (n >> 31)) >>> 0;
@@ -166,7 +168,7 @@ export class AvroFlowWriter {
           pos = writeLong(buf, pos, v);
           break;
         case 'long':
-          if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < MIN_NEGATIVE_LONG) throw invalid(op.name, v, 'long');
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_LONG || v > MAX_LONG) throw invalid(op.name, v, 'long');
           pos = writeLong(buf, pos, v);
           break;
         case 'string':

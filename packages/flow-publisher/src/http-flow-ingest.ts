@@ -142,8 +142,8 @@ export function createHttpFlowIngest(o: HttpFlowIngestOptions): HttpFlowIngest {
         );
       }
 
-      const { messages, invalid } = o.messages.build(flows, { projectId: req.projectId, exporter: req.exporter, receivedAtMs: now });
-      if (invalid > 0) dropped.unencodable = invalid;
+      const { messages, outOfRange } = o.messages.build(flows, { projectId: req.projectId, exporter: req.exporter, receivedAtMs: now });
+      if (outOfRange > 0) dropped.out_of_range = outOfRange;
       const acked = o.publisher.publish(messages);
       if (acked === null) return fail('overloaded', 'the flow queue is full; retry later', {}, { 'retry-after': retryAfter });
       try {

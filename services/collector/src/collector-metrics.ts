@@ -19,7 +19,7 @@ export const COLLECTOR_DATAGRAM_DROPS = {
 export const COLLECTOR_FLOW_DROPS = {
   queue_full: 'Kafka could not keep up and the bounded queue was full',
   kafka_error: 'Kafka did not acknowledge the produce request after retries',
-  unencodable: 'a value the Avro schema cannot carry (a decoder bug)',
+  out_of_range: 'a counter or time beyond 2^53, which only corrupt or hostile datagrams carry',
 } as const;
 
 /** Gauges read at scrape time. */
@@ -56,7 +56,7 @@ export function createCollectorMetrics(registry: Registry, sources: CollectorGau
     }),
     flowsDropped: new Counter({
       name: 'vigil_collector_flows_dropped_total',
-      help: 'Decoded flow records lost before Kafka acknowledged them, by reason: queue_full, kafka_error, unencodable',
+      help: 'Decoded flow records lost before Kafka acknowledged them, by reason: queue_full, kafka_error, out_of_range',
       labelNames: ['reason'],
       registers,
     }),
@@ -122,30 +122,34 @@ export function exportDecoderStats(registry: Registry, decoders: Record<Transpor
   const previous = new Map<Transport, DecoderStats>();
   const deltas = new Map<Transport, { now: DecoderStats; before: DecoderStats }>();
   let syncedAt = -Infinity;
+  let generation = 0;
+  /** One snapshot per scrape (every metric below is collected within milliseconds of the others). */
   const sync = (): void => {
-    // One snapshot per scrape serves every metric below.
     if (performance.now() - syncedAt < 100) return;
     syncedAt = performance.now();
+    generation++;
     for (const [transport, decoder] of Object.entries(decoders) as [Transport, FlowDecoder][]) {
       const now = decoder.stats();
       deltas.set(transport, { now, before: previous.get(transport) ?? emptyLike(now) });
       previous.set(transport, now);
     }
   };
-  const each = (fn: (t: Transport, now: DecoderStats, before: DecoderStats) => void) => () => {
-    sync();
-    for (const [t, d] of deltas) fn(t, d.now, d.before);
-  };
-  const counter = (name: string, help: string, labelNames: string[], fn: (c: Counter<string>, t: Transport, now: DecoderStats, before: DecoderStats) => void) =>
-    new Counter({
+  const counter = (name: string, help: string, labelNames: string[], fn: (c: Counter<string>, t: Transport, now: DecoderStats, before: DecoderStats) => void) => {
+    // Each counter advances once per snapshot, however often it is collected.
+    let applied = 0;
+    return new Counter({
       name,
       help,
       labelNames,
       registers,
       collect(this: Counter<string>) {
-        each((t, now, before) => fn(this, t, now, before))();
+        sync();
+        if (applied === generation) return;
+        applied = generation;
+        for (const [t, d] of deltas) fn(this, t, d.now, d.before);
       },
     });
+  };
   const gauge = (name: string, help: string, value: (s: DecoderStats) => number) =>
     new Gauge({
       name,
@@ -153,7 +157,8 @@ export function exportDecoderStats(registry: Registry, decoders: Record<Transpor
       labelNames: ['transport'],
       registers,
       collect(this: Gauge<string>) {
-        each((t, now) => this.set({ transport: t }, value(now)))();
+        sync();
+        for (const [t, d] of deltas) this.set({ transport: t }, value(d.now));
       },
     });
   const inc = (c: Counter<string>, labels: Record<string, string>, delta: number) => {

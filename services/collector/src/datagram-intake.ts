@@ -74,8 +74,8 @@ export class DatagramIntake {
     const flows = result.flows;
     if (flows.length === 0) return;
     this.decoded.inc(flows.length);
-    const { messages, invalid } = o.messages.build(flows, { projectId: attribution.projectId, exporter: source, receivedAtMs: nowMs });
-    if (invalid > 0) o.metrics.flowsDropped.inc({ reason: 'unencodable' }, invalid);
+    const { messages, outOfRange } = o.messages.build(flows, { projectId: attribution.projectId, exporter: source, receivedAtMs: nowMs });
+    if (outOfRange > 0) o.metrics.flowsDropped.inc({ reason: 'out_of_range' }, outOfRange);
     if (!o.publisher.offer(messages)) o.metrics.flowsDropped.inc({ reason: 'queue_full' }, messages.length);
   }
 

@@ -12,6 +12,7 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const SERVICES: Array<{ name: string; entry: string }> = [
   { name: 'ingest', entry: 'services/ingest/src/main.ts' },
   { name: 'store', entry: 'services/store/src/main.ts' },
+  { name: 'collector', entry: 'services/collector/src/main.ts' },
   { name: 'api', entry: 'services/api/src/main.ts' },
   { name: 'rules', entry: 'services/rules/src/main.ts' },
 ];

@@ -1,11 +1,11 @@
 /**
- * Stored records as the stream delivered them, for the backtest: rows of the `events` table (the
- * store's migration `1795398205355_events.sql`) turned back into the records the engine reads, in
- * event-time order, read in keyset pages so a long range never sits in memory at once.
+ * Stored records as the stream delivered them, for the backtest: rows of the `events` and `flows`
+ * tables (the store's migrations `…_events.sql` and `…_flows.sql`) turned back into the records the
+ * engine reads, in event-time order (`timestamp`, `flow_end`), read in keyset pages so a long range
+ * never sits in memory at once. Times are read back as whole milliseconds, as they were sent.
  *
- * What the table does not keep cannot be replayed: `raw` (rules cannot test it anyway), and an
- * address the store could not parse as `inet` (stored as null). Flows are read through the same
- * interface once they are stored in PostgreSQL; until then `storedFlows` reports that it has no table.
+ * What the tables do not keep cannot be replayed: an event's `raw` (rules cannot test it anyway),
+ * and an event address the store could not parse as `inet` (stored as null).
  */
 import type { Queryable } from '@vigil/db';
 import type { EventRecord, FlowRecord } from '@vigil/rule-engine';
@@ -31,8 +31,8 @@ interface EventRow {
   project_id: number;
   event_id: string;
   ts_us: string;
-  timestamp: Date;
-  received_at: Date;
+  timestamp_ms: number;
+  received_at_ms: number;
   source: EventRecord['source'];
   class: EventRecord['class'];
   severity: EventRecord['severity'];
@@ -74,7 +74,7 @@ export async function* storedEvents(db: Queryable, range: StoredRange): AsyncGen
     }
     const { rows } = await db.query<EventRow>(
       `select project_id, replace(event_id::text, '-', '') as event_id, (extract(epoch from timestamp) * 1000000)::bigint::text as ts_us,
-         timestamp, received_at, source, class, severity, type, message, exception_type, exception_value, platform, release,
+         round(extract(epoch from timestamp) * 1000)::bigint as timestamp_ms, round(extract(epoch from received_at) * 1000)::bigint as received_at_ms, source, class, severity, type, message, exception_type, exception_value, platform, release,
          environment, tags, user_id, user_email, user_username, host(user_ip_address) as user_ip_address, fingerprint,
          host(client_ip) as client_ip, sdk_name, sdk_version, attributes
        from events
@@ -95,8 +95,8 @@ function eventOf(r: EventRow): EventRecord {
   return {
     event_id: r.event_id,
     project_id: r.project_id,
-    timestamp_ms: r.timestamp.getTime(),
-    received_at_ms: r.received_at.getTime(),
+    timestamp_ms: r.timestamp_ms,
+    received_at_ms: r.received_at_ms,
     source: r.source,
     class: r.class,
     severity: r.severity,
@@ -117,9 +117,42 @@ function eventOf(r: EventRow): EventRecord {
   };
 }
 
-/** Stored flows; throws StoredDataUnavailableError while this installation keeps no flows table. */
+interface FlowRow extends FlowRecord {
+  flow_id: string;
+  end_us: string;
+}
+
 export async function* storedFlows(db: Queryable, range: StoredRange): AsyncGenerator<FlowRecord> {
   if (!(await tableExists(db, 'flows'))) throw new StoredDataUnavailableError('flows');
-  void range;
-  throw new StoredDataUnavailableError('flows');
+  if (range.projectIds.length === 0) return;
+  const pageSize = range.pageSize ?? 5000;
+  const ms = (column: string) => `round(extract(epoch from ${column}) * 1000)::bigint as ${column}_ms`;
+  let cursor: { us: string; project: number; id: string } | null = null;
+  for (;;) {
+    const params: unknown[] = [range.projectIds, range.since, range.until, pageSize];
+    let after = '';
+    if (cursor !== null) {
+      params.push(cursor.us, cursor.project, cursor.id);
+      after = `and (flow_end, project_id, flow_id) > (timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6, $7::uuid)`;
+    }
+    const { rows } = await db.query<FlowRow>(
+      `select project_id, flow_id::text as flow_id, (extract(epoch from flow_end) * 1000000)::bigint::text as end_us,
+         host(exporter) as exporter, version, observation_domain, sequence, ${ms('flow_start')}, ${ms('flow_end')}, ip_version,
+         host(src_addr) as src_addr, host(dst_addr) as dst_addr, src_port, dst_port, protocol, bytes, packets, sampling_rate, tcp_flags,
+         tos, input_if, output_if, src_as, dst_as, src_mask, dst_mask, host(next_hop) as next_hop, flow_direction, biflow_direction,
+         reverse_bytes, reverse_packets, ${ms('received_at')}
+       from flows
+       where project_id = any($1::bigint[]) and flow_end >= $2 and flow_end < $3 ${after}
+       order by flow_end, project_id, flow_id
+       limit $4`,
+      params,
+    );
+    for (const r of rows) {
+      const { flow_id: _id, end_us: _end, ...flow } = r;
+      yield flow;
+    }
+    if (rows.length < pageSize) return;
+    const last = rows[rows.length - 1]!;
+    cursor = { us: last.end_us, project: last.project_id, id: last.flow_id };
+  }
 }

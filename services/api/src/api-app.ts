@@ -7,13 +7,12 @@ import { accessControl } from './auth/access-control';
 import { TokenVerifier } from './auth/token-verifier';
 import { createApiMetrics, type ApiMetrics } from './api-metrics';
 import { errorHandler, notFoundHandler } from './http/error-handler';
+import { methodCheck } from './http/method-check';
 import { registerRoutes, type AnyRoute } from './http/routes';
 import { SlidingWindowLimiter } from './rate-limit/sliding-window';
 import { apiRoutes } from './resources/api-routes';
 import type { Redis } from 'ioredis';
-// The delivery service's control surface (services/delivery/src/index.ts); imported by path because
-// deployables are not linked as packages until the next install.
-import type { DeliveryControl } from '../../delivery/src/index';
+import type { WebhookControl } from './resources/webhooks/webhook-control';
 
 export interface ApiAppOptions {
   pool: Pool;
@@ -30,13 +29,10 @@ export interface ApiAppOptions {
   /** Base URL of ingest, for the DSNs of project keys. */
   ingestBaseUrl: URL;
   /** Test sends and redeliveries, on the delivery service's queue. */
-  delivery: WebhookControl;
+  delivery: Pick<WebhookControl, 'redeliver' | 'sendTest'>;
   /** Longest a rule backtest may run. */
   backtestTimeoutMs: number;
 }
-
-/** What the API asks of the delivery service (its `createDeliveryControl`). */
-export type WebhookControl = Pick<DeliveryControl, 'redeliver' | 'sendTest'>;
 
 /** What resource handlers share: the database and the few services that outlive a request. */
 export interface ApiServices {
@@ -47,9 +43,11 @@ export interface ApiServices {
   limiter: SlidingWindowLimiter;
   tokenCacheTtlMs: number;
   ingestBaseUrl: URL;
-  delivery: WebhookControl;
+  delivery: Pick<WebhookControl, 'redeliver' | 'sendTest'>;
   backtestTimeoutMs: number;
 }
+
+const ADMIN_PATHS = ['/healthz', '/readyz', '/metrics'];
 
 /** The API as a Fastify instance, not yet listening. */
 export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: AnyRoute[] } {
@@ -105,15 +103,17 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
   app.setErrorHandler(errorHandler(o.logger));
   app.setNotFoundHandler(notFoundHandler);
 
+  const routes = apiRoutes(services);
+  app.addHook('onRequest', methodCheck(routes, ADMIN_PATHS));
+
   const admin = adminRoutes({ metrics: o.metrics, readiness: o.readiness });
-  for (const path of ['/healthz', '/readyz', '/metrics']) {
+  for (const path of ADMIN_PATHS) {
     app.get(path, { config: { admin: true } }, async (request, reply) => {
       reply.hijack();
       await admin(request.raw, reply.raw);
     });
   }
 
-  const routes = apiRoutes(services);
   registerRoutes(app, routes, o.logger);
   return { app, routes };
 }

@@ -5,7 +5,7 @@ import { createMetrics, type Registry } from '@vigil/service-runtime';
 import { Redis } from 'ioredis';
 import { buildApiApp } from './api-app';
 import { ingestBaseUrl, type ApiConfig } from './config';
-import { createDeliveryControl } from '../../delivery/src/index';
+import { createWebhookControl } from './resources/webhooks/webhook-control';
 
 export interface RunningApi {
   port: number;
@@ -31,7 +31,7 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
     throw err;
   }
 
-  const delivery = createDeliveryControl({ pool, redisUrl: config.REDIS_URL, queuePrefix: config.VIGIL_DELIVERY_QUEUE_PREFIX });
+  const delivery = createWebhookControl({ pool, redisUrl: config.REDIS_URL, queuePrefix: config.VIGIL_DELIVERY_QUEUE_PREFIX });
   const { app } = buildApiApp({
     pool,
     redis,

@@ -24,9 +24,9 @@ test('every endpoint refuses a token that holds every scope but its own (403), a
     assert.match(forbidden.body.error.message, new RegExp(op.scope!), `${op.method} ${op.template}`);
     assertError(await h.request(op.method, path), 401, 'unauthorized');
   }
-  // The only endpoints without a scope: the document, the reference page, and "who am I".
+  // The only endpoints without a scope: the document, the reference page, and the token's own.
   assert.deepEqual(
     operations.filter((op) => op.scope === null).map((op) => op.operationId).sort(),
-    ['getCurrentToken', 'getOpenApiDocument', 'getReferencePage'],
+    ['getCurrentToken', 'getOpenApiDocument', 'getReferencePage', 'revokeCurrentToken'],
   );
 });

@@ -74,12 +74,16 @@ test('bodies: over the limit 413, not JSON 415, broken JSON 400, unknown fields 
   assert.deepEqual(wrongType.body.error.details, [{ field: 'name', message: 'expected string' }]);
 });
 
-test('unknown routes: 404 not_found in the error envelope, with rate-limit headers', async () => {
+test('unknown routes: 404 not_found; undeclared methods: 405 with Allow; both with rate-limit headers', async () => {
   const res = await h.get('/v1/nothing-here', { token });
   assertError(res, 404, 'not_found');
   assert.ok(res.headers.get('x-ratelimit-limit'));
   const method = await h.request('PUT', '/v1/organization', { token, body: {} });
-  assertError(method, 404, 'not_found');
+  assertError(method, 405, 'method_not_allowed');
+  assert.equal(method.headers.get('allow'), 'GET, HEAD');
+  const list = await h.request('DELETE', '/v1/projects', { token });
+  assertError(list, 405, 'method_not_allowed');
+  assert.equal(list.headers.get('allow'), 'GET, HEAD, POST');
 });
 
 test('OpenAPI 3.1 document and the reference page', async () => {

@@ -24,6 +24,11 @@ export const ERROR_CATALOG = {
     message: 'No such resource.',
     when: 'An unknown route, or a resource that does not exist in the token\'s organization (resources of other organizations are never revealed).',
   },
+  method_not_allowed: {
+    status: 405,
+    message: 'This path does not support this method; the Allow header lists the ones it does.',
+    when: 'A method the path does not declare (e.g. PUT on a list); the `Allow` header names the methods it supports.',
+  },
   conflict: {
     status: 409,
     message: 'The request conflicts with the current state of the resource.',

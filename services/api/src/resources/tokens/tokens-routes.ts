@@ -14,6 +14,17 @@ const tokenParams = z.object({ token_id: z.uuid() });
  * powerful one. A revocation takes effect on every API instance at once.
  */
 export function tokenRoutes(s: ApiServices): AnyRoute[] {
+  const revoke = async (organizationId: number, id: string) => {
+    await revokeApiToken(s.pool, organizationId, id);
+    const token = await getApiToken(s.pool, organizationId, id);
+    if (!token) throw notFound('token');
+    // Other instances see the marker on the token's next request; this one forgets it now.
+    s.verifier.forget(token.id);
+    await s.limiter
+      .markRevoked(token.id, s.tokenCacheTtlMs * 2 + 5_000)
+      .catch((err: unknown) => s.logger.warn({ err, token_id: token.id }, 'revocation marker not written; other instances notice within the token cache TTL'));
+    return token;
+  };
   return [
     defineRoute({
       method: 'GET',
@@ -42,6 +53,17 @@ export function tokenRoutes(s: ApiServices): AnyRoute[] {
         if (!token) throw new ApiError('unauthorized');
         return toToken(token);
       },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/v1/tokens/current',
+      operationId: 'revokeCurrentToken',
+      summary: 'Revoke the token making this request',
+      description: 'Any token can revoke itself (a token that may have leaked can be disabled by whoever holds it).',
+      tag: 'tokens',
+      auth: 'token',
+      response: { kind: 'item', data: tokenSchema },
+      handler: async ({ principal }) => toToken(await revoke(principal.organizationId, principal.tokenId)),
     }),
     defineRoute({
       method: 'GET',
@@ -96,17 +118,7 @@ export function tokenRoutes(s: ApiServices): AnyRoute[] {
       auth: { scope: 'project:admin' },
       params: tokenParams,
       response: { kind: 'item', data: tokenSchema },
-      handler: async ({ principal, params }) => {
-        await revokeApiToken(s.pool, principal.organizationId, params.token_id);
-        const token = await getApiToken(s.pool, principal.organizationId, params.token_id);
-        if (!token) throw notFound('token');
-        // Other instances see the marker on the token's next request; this one forgets it now.
-        s.verifier.forget(token.id);
-        await s.limiter
-          .markRevoked(token.id, s.tokenCacheTtlMs * 2 + 5_000)
-          .catch((err: unknown) => s.logger.warn({ err, token_id: token.id }, 'revocation marker not written; other instances notice within the token cache TTL'));
-        return toToken(token);
-      },
+      handler: async ({ principal, params }) => toToken(await revoke(principal.organizationId, params.token_id)),
     }),
   ];
 }

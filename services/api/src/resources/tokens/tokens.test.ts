@@ -75,3 +75,12 @@ test('unknown or malformed token ids are 404 or 400', async () => {
   assertError(await h.get('/v1/tokens/not-a-uuid', { token }), 400, 'validation_error');
   assertError(await h.delete('/v1/tokens/00000000-0000-4000-8000-000000000000', { token }), 404, 'not_found');
 });
+
+test('a token can revoke itself', async () => {
+  const { org } = await h.tenant();
+  const { token } = await h.token(org.id, ['event:read']);
+  const res = await h.delete('/v1/tokens/current', { token });
+  assertOk(res);
+  assert.equal(res.body.data.status, 'revoked');
+  assertError(await h.get('/v1/tokens/current', { token }), 401, 'unauthorized');
+});

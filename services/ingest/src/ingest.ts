@@ -11,6 +11,7 @@ import { envelopeEndpoint } from './endpoints/envelope';
 import { nativeEventsEndpoint } from './endpoints/native-events';
 import { storeEndpoint } from './endpoints/store';
 import { EventLog } from './event-log/event-log';
+import { sizeAvroScratchBuffer } from './event-log/event-messages';
 import { clientIpResolver } from './http/client-ip';
 import { IngestRequestHandler } from './http/ingest-request';
 import { IngestServer } from './http/server';
@@ -84,11 +85,12 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       logger,
       onFailure: (cause) => metrics.eventLogFailures.labels(cause).inc(),
       onState: (available) => metrics.eventLogState.set(available ? 1 : 0),
-      onPendingBytes: (bytes) => metrics.pendingBytes.set(bytes),
     });
 
     const maxEvent = config.VIGIL_INGEST_MAX_EVENT_SIZE;
     const maxEnvelope = config.VIGIL_INGEST_MAX_ENVELOPE_SIZE;
+    // A value holds the raw event plus its normalized fields: at most about twice the event bound.
+    sizeAvroScratchBuffer(2 * maxEvent + 64 * 1024);
     const endpoints: IngestEndpoint[] = [
       envelopeEndpoint({ codec: codecs.events, maxEnvelopeBytes: maxEnvelope, maxEventBytes: maxEvent, metrics }) as IngestEndpoint,
       storeEndpoint({ codec: codecs.events, maxEventBytes: maxEvent }) as IngestEndpoint,
@@ -113,6 +115,8 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       },
     });
     server = new IngestServer({ endpoints, handler, adminRoutes: routes, metrics, logger });
+    const created = server;
+    metrics.observe({ pendingBytes: () => eventLog.pending(), inFlight: () => created.inFlight() }, registry);
     const port = await server.listen(config.VIGIL_INGEST_ADDR);
     logger.info({ host: config.VIGIL_INGEST_ADDR.host, port }, 'ingest listening');
     const running = server;

@@ -215,3 +215,20 @@ test('large compressed streams are decoded as they arrive', async () => {
     assert.deepEqual(decoded, body, encoding);
   }
 });
+
+test('uncompressed streams: bounded while collected, a request cut short is body_read_failed, the stream is left paused', async () => {
+  const big = counted(Buffer.alloc(MiB, 'c'), 16 * 1024);
+  const error = await rejects(readBody(big.stream, { maxDecompressedBytes: 100_000 }), 'payload_too_large');
+  assert.equal(error.details.limit, 'compressed');
+  assert.ok(big.pulled() < 300_000);
+  assert.equal(big.stream.isPaused(), true);
+  assert.equal(big.stream.destroyed, false);
+  const tighter = await rejects(readBody(counted(Buffer.alloc(MiB)).stream, { maxCompressedBytes: 2 * MiB, maxDecompressedBytes: 1000 }), 'payload_too_large');
+  assert.equal(tighter.details.limit, 'decompressed');
+
+  const cut = new Readable({ read() {} });
+  const pending = readBody(cut, { maxDecompressedBytes: 100 });
+  cut.push(Buffer.from('{"partial":'));
+  setImmediate(() => cut.destroy());
+  await rejects(pending, 'body_read_failed');
+});

@@ -96,6 +96,7 @@ export async function readBody(input: Readable | Uint8Array, options: ReadBodyOp
       if (buffer.length > maxIn) throw tooLarge('compressed', maxIn);
       return await settle(decodeWhole(buffer, codings, maxOut), abort);
     }
+    if (codings.length === 0 && abort === null) return await collectPlain(input, maxIn, maxOut);
     reader = new ChunkReader(input, maxIn, abort);
     const head: Buffer[] = [];
     let headBytes = 0;
@@ -118,6 +119,41 @@ export async function readBody(input: Readable | Uint8Array, options: ReadBodyOp
     reader?.release();
     abortWatch?.dispose();
   }
+}
+
+/**
+ * An uncompressed body without an abort signal — nearly every request — is collected from `data`
+ * events: one promise per body instead of one per chunk through an async iterator, which is
+ * measurable at tens of thousands of requests per second. Same bounds and errors; on failure the
+ * stream is left paused, as in the general path.
+ */
+function collectPlain(input: Readable, maxIn: number, maxOut: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const stop = (error: ProtocolError | null): void => {
+      input.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (error === null) {
+        resolve(concat(chunks, total));
+        return;
+      }
+      input.pause();
+      reject(error);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      total += bytes.length;
+      if (total > maxIn) stop(tooLarge('compressed', maxIn));
+      else if (total > maxOut) stop(tooLarge('decompressed', maxOut));
+      else chunks.push(bytes);
+    };
+    const onEnd = (): void => stop(null);
+    const onError = (error: Error): void => stop(new ProtocolError('body_read_failed', undefined, {}, { cause: error }));
+    const onClose = (): void => {
+      if (!input.readableEnded) stop(new ProtocolError('body_read_failed', 'the request ended before its body'));
+    };
+    input.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+  });
 }
 
 /** Pulls chunks from a stream, enforcing the compressed-size bound and honouring the abort. */

@@ -12,7 +12,6 @@ export interface EventLogOptions {
   logger: Logger;
   onFailure?: (cause: 'error' | 'timeout' | 'unavailable' | 'backlog') => void;
   onState?: (available: boolean) => void;
-  onPendingBytes?: (bytes: number) => void;
 }
 
 /**
@@ -27,10 +26,21 @@ export interface EventLogOptions {
  * failing, requests are refused at once instead of piling up, except one at a time that probes
  * whether Kafka is back; its success reopens the log for everyone.
  */
+/** A write waiting for Kafka, with the moment it is answered 503 instead. */
+interface Waiting {
+  deadline: number;
+  expire(): void;
+}
+
+/** How often deadlines are checked: one timer for all writes instead of one per write. */
+const SWEEP_MS = 50;
+
 export class EventLog {
   private pendingBytes = 0;
   private available = true;
   private probing = false;
+  private readonly waiting = new Set<Waiting>();
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: EventLogOptions) {}
 
@@ -52,45 +62,62 @@ export class EventLog {
       }
       this.probing = probe = true;
     }
-
     this.addPending(bytes);
-    const sent = this.o.producer.send(topic, messages);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(resolve, this.o.timeoutMs, 'timeout');
-    });
-    const settled = sent.then(
-      () => {
-        this.addPending(-bytes);
-        this.setAvailable(true, null);
-        return 'ok' as const;
-      },
-      (error: unknown) => {
-        this.addPending(-bytes);
-        this.setAvailable(false, error);
-        return error instanceof Error ? error : new Error(String(error));
-      },
-    );
     try {
-      const outcome = await Promise.race([settled, timeout]);
-      if (outcome === 'ok') return;
-      if (outcome === 'timeout') {
-        this.o.onFailure?.('timeout');
-        this.setAvailable(false, new Error(`no acknowledgement within ${this.o.timeoutMs} ms`));
-        throw new ProtocolError('event_log_unavailable', 'the event log did not acknowledge the write in time');
-      }
-      // The producer's error stays in the log (setAvailable), not in the answer to the client.
-      this.o.onFailure?.('error');
-      throw new ProtocolError('event_log_unavailable');
+      await new Promise<void>((resolve, reject) => {
+        const entry: Waiting = {
+          deadline: Date.now() + this.o.timeoutMs,
+          expire: () => {
+            this.o.onFailure?.('timeout');
+            this.setAvailable(false, new Error(`no acknowledgement within ${this.o.timeoutMs} ms`));
+            reject(new ProtocolError('event_log_unavailable', 'the event log did not acknowledge the write in time'));
+          },
+        };
+        this.waiting.add(entry);
+        this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
+        // A write answered 503 on its deadline may still be acknowledged later: it then only
+        // updates the state (the client's retry is a duplicate the store skips by event id).
+        this.o.producer.send(topic, messages).then(
+          () => {
+            this.addPending(-bytes);
+            this.setAvailable(true, null);
+            if (this.waiting.delete(entry)) resolve();
+          },
+          (error: unknown) => {
+            this.addPending(-bytes);
+            this.setAvailable(false, error);
+            if (!this.waiting.delete(entry)) return;
+            // The producer's error stays in the log (setAvailable), not in the answer to the client.
+            this.o.onFailure?.('error');
+            reject(new ProtocolError('event_log_unavailable'));
+          },
+        );
+      });
     } finally {
-      clearTimeout(timer);
       if (probe) this.probing = false;
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const entry of this.waiting) {
+      if (entry.deadline > now) continue;
+      this.waiting.delete(entry);
+      entry.expire();
+    }
+    if (this.waiting.size === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
     }
   }
 
   private addPending(bytes: number): void {
     this.pendingBytes += bytes;
-    this.o.onPendingBytes?.(this.pendingBytes);
+  }
+
+  /** Bytes written and not yet acknowledged (a gauge reads it when scraped). */
+  pending(): number {
+    return this.pendingBytes;
   }
 
   private setAvailable(available: boolean, error: unknown): void {

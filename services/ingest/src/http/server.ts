@@ -60,6 +60,11 @@ export class IngestServer {
     return typeof address === 'object' && address !== null ? address.port : addr.port;
   }
 
+  /** Requests being handled. */
+  inFlight(): number {
+    return this.open.size;
+  }
+
   /** Whether the server still takes requests (readiness turns false while draining). */
   isAccepting(): boolean {
     return !this.draining;
@@ -86,10 +91,8 @@ export class IngestServer {
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     this.open.add(res);
-    this.o.metrics.inFlight.inc();
     res.once('close', () => {
       this.open.delete(res);
-      this.o.metrics.inFlight.dec();
       if (this.draining && this.open.size === 0) this.drained?.();
     });
     if (this.draining) res.setHeader('connection', 'close');

@@ -16,8 +16,6 @@ export class IngestMetrics {
   readonly rateLimiterErrors: Counter;
   readonly eventLogFailures: Counter<'cause'>;
   readonly eventLogState: Gauge;
-  readonly pendingBytes: Gauge;
-  readonly inFlight: Gauge;
   private readonly children = new Map<string, { inc(n?: number): void }>();
   private readonly timers = new Map<string, { observe(v: number): void }>();
 
@@ -71,12 +69,26 @@ export class IngestMetrics {
       registers,
     });
     this.eventLogState.set(1);
-    this.pendingBytes = new Gauge({
+  }
+
+  /** Gauges read when scraped, so the hot path does not update them per request. */
+  observe(o: { pendingBytes: () => number; inFlight: () => number }, registry: Registry): void {
+    new Gauge({
       name: 'vigil_ingest_event_log_pending_bytes',
       help: 'Bytes written to the producer and not yet acknowledged by Kafka',
-      registers,
+      registers: [registry],
+      collect() {
+        this.set(o.pendingBytes());
+      },
     });
-    this.inFlight = new Gauge({ name: 'vigil_ingest_requests_in_flight', help: 'Requests being handled', registers });
+    new Gauge({
+      name: 'vigil_ingest_requests_in_flight',
+      help: 'Requests being handled',
+      registers: [registry],
+      collect() {
+        this.set(o.inFlight());
+      },
+    });
   }
 
   accepted(category: DataCategory, quantity = 1): void {

@@ -8,11 +8,12 @@ import { ProtocolError } from '@vigil/sentry-protocol';
  *
  * Decisions are made locally and synchronously: a key's count is the total Redis last reported
  * plus what this instance accepted since. Accepted events are added to Redis in the background,
- * with at most one round trip in flight (everything accepted meanwhile goes in the next one), so
- * the hot path never waits for Redis and Redis sees one command per busy key per round trip
- * instead of one per request. With one instance the limit is exact; with several, each may
- * overshoot by what the others accepted during one round trip. If Redis is unreachable the limit
- * holds per instance, and the counts are added once it is back (within the window).
+ * with at most one round trip in flight and at most one per `syncIntervalMs` (everything accepted
+ * meanwhile goes in the next one), so the hot path never waits for Redis and Redis sees one
+ * command per busy key per interval instead of one per request. With one instance the limit is
+ * exact; with several, each may overshoot by what the others accepted during one interval and
+ * round trip. If Redis is unreachable the limit holds per instance, and the counts are added once
+ * it is back (within the window).
  */
 
 export interface KeyQuota {
@@ -30,6 +31,8 @@ export interface KeyRateLimiterOptions {
   keyPrefix: string;
   logger: Logger;
   onSyncError?: () => void;
+  /** Least time between two round trips to Redis (default 20 ms): busy keys share one. */
+  syncIntervalMs?: number;
   now?: () => number;
 }
 
@@ -55,6 +58,9 @@ type WithIncrement = Redis & { vigilQuotaIncrement(key: string, by: number, ttlM
 export class KeyRateLimiter {
   private readonly counters = new Map<number, Counter>();
   private syncing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastRoundTrip = Number.NEGATIVE_INFINITY;
+  private readonly syncIntervalMs: number;
   private closed = false;
   private readonly now: () => number;
   private readonly redis: WithIncrement;
@@ -62,6 +68,7 @@ export class KeyRateLimiter {
 
   constructor(private readonly o: KeyRateLimiterOptions) {
     this.now = o.now ?? Date.now;
+    this.syncIntervalMs = o.syncIntervalMs ?? 20;
     if (typeof (o.redis as unknown as Partial<WithIncrement>).vigilQuotaIncrement !== 'function') {
       o.redis.defineCommand('vigilQuotaIncrement', { numberOfKeys: 1, lua: INCREMENT });
     }
@@ -100,7 +107,12 @@ export class KeyRateLimiter {
   /** Waits for the counts accepted so far to reach Redis (shutdown, tests). */
   async flush(): Promise<void> {
     while (this.syncing !== null) await this.syncing;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if ([...this.counters.values()].some((c) => c.pending > 0)) {
+      this.lastRoundTrip = Number.NEGATIVE_INFINITY;
       this.sync();
       while (this.syncing !== null) await this.syncing;
     }
@@ -109,6 +121,7 @@ export class KeyRateLimiter {
   async close(): Promise<void> {
     await this.flush().catch(() => undefined);
     this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
   }
 
   private counter(id: number, now: number): Counter {
@@ -126,16 +139,26 @@ export class KeyRateLimiter {
   }
 
   private sync(): void {
-    if (this.syncing !== null || this.closed) return;
+    if (this.syncing !== null || this.timer !== null || this.closed) return;
+    const wait = this.lastRoundTrip + this.syncIntervalMs - this.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.sync();
+      }, wait);
+      this.timer.unref();
+      return;
+    }
+    this.lastRoundTrip = this.now();
     this.syncing = this.roundTrip().then((ok) => {
       this.syncing = null;
       const window = Math.floor(this.now() / WINDOW_MS);
       let more = false;
       for (const c of this.counters.values()) if (c.pending > 0 && c.window === window) more = true;
       if (!more) return;
-      // More was accepted during the round trip: send it now, or after a pause if Redis failed.
-      if (ok) this.sync();
-      else setTimeout(() => this.sync(), RETRY_MS).unref();
+      // More was accepted during the round trip: send it at the next interval, or after a pause if Redis failed.
+      if (!ok) this.lastRoundTrip = this.now() + RETRY_MS - this.syncIntervalMs;
+      this.sync();
     });
   }
 

@@ -163,13 +163,35 @@ function stableJson(v: unknown): string {
   return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(',')}}`;
 }
 
+/**
+ * Compilations by the rule object they were made from, and fingerprints by compiled rule. A service
+ * that runs one engine per partition and organization loads the same rule objects into each: they
+ * are validated and compiled once, not once per engine (a compiled rule holds no state; state and
+ * counters live in the engine). Rules are values: an object is never changed after it is loaded.
+ */
+const compiledByInput = new WeakMap<object, CompiledRule>();
+const fingerprints = new WeakMap<object, string>();
+
 /** Canonical JSON of a rule, for telling an edited rule from an unchanged one. */
 export function ruleFingerprint(rule: Rule): string {
-  return stableJson(rule);
+  let fingerprint = fingerprints.get(rule);
+  if (fingerprint === undefined) {
+    fingerprint = stableJson(rule);
+    fingerprints.set(rule, fingerprint);
+  }
+  return fingerprint;
 }
 
-/** Validates (again — rules may come from anywhere) and compiles one rule. */
+/** Validates (again — rules may come from anywhere) and compiles one rule; the same object compiles once. */
 export function compileRule(input: Rule): CompiledRule {
+  const cached = input !== null && typeof input === 'object' ? compiledByInput.get(input) : undefined;
+  if (cached !== undefined) return cached;
+  const compiled = compileUncached(input);
+  compiledByInput.set(input, compiled);
+  return compiled;
+}
+
+function compileUncached(input: Rule): CompiledRule {
   const parsed = validateRule(input);
   if (!parsed.ok) throw new RuleValidationError(String((input as { id?: unknown })?.id ?? '?'), parsed.issues);
   const rule = parsed.value;

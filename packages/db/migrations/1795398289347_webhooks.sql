@@ -75,6 +75,7 @@ create table webhook_messages (
 );
 create index webhook_messages_webhook_idx on webhook_messages (webhook_id, created_at desc, id);
 create index webhook_messages_pending_idx on webhook_messages (next_attempt_at) where status = 'pending';
+create index webhook_messages_pending_webhook_idx on webhook_messages (webhook_id, id) where status = 'pending';
 create index webhook_messages_event_idx on webhook_messages (event_id);
 
 -- The attempt log: what was sent where, and what came back (response body at most 4 KiB).

@@ -54,7 +54,8 @@ export {
   getMessage,
   listMessages,
   prepareRedelivery,
-  overduePendingMessages,
+  claimOverduePendingMessages,
+  pendingMessagesOfWebhook,
   pruneMessages,
 } from './webhook-messages';
 export type {

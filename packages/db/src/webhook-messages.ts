@@ -46,11 +46,20 @@ export interface PendingMessage {
 export async function insertMessages(db: Queryable, events: readonly WebhookEventInput[], messages: readonly MessageInput[]): Promise<PendingMessage[]> {
   if (messages.length === 0) return [];
   const uniqueEvents = [...new Map(events.map((e) => [e.id, e])).values()];
-  await db.query(
-    `insert into webhook_events (id, organization_id, project_id, type, alert_id, payload, occurred_at)
-     select id, organization_id, project_id, type, alert_id, payload, occurred_at
-     from json_to_recordset($1::json) as r(id text, organization_id bigint, project_id bigint, type text, alert_id text, payload text, occurred_at timestamptz)
-     on conflict (id) do nothing`,
+  const uniqueMessages = [...new Map(messages.map((m) => [m.id, m])).values()];
+  // One statement (the foreign key is checked at its end). "do update … where pending" returns the
+  // messages inserted now and the existing ones still pending.
+  const { rows } = await db.query<PendingMessage>(
+    `with events as (
+       insert into webhook_events (id, organization_id, project_id, type, alert_id, payload, occurred_at)
+       select id, organization_id, project_id, type, alert_id, payload, occurred_at
+       from json_to_recordset($1::json) as r(id text, organization_id bigint, project_id bigint, type text, alert_id text, payload text, occurred_at timestamptz)
+       on conflict (id) do nothing
+     )
+     insert into webhook_messages (id, webhook_id, event_id, job_id, next_attempt_at)
+     select id, webhook_id, event_id, id, now() from json_to_recordset($2::json) as r(id text, webhook_id uuid, event_id text)
+     on conflict (id) do update set job_id = webhook_messages.job_id where webhook_messages.status = 'pending'
+     returning id, webhook_id, job_id`,
     [
       JSON.stringify(
         uniqueEvents.map((e) => ({
@@ -63,16 +72,8 @@ export async function insertMessages(db: Queryable, events: readonly WebhookEven
           occurred_at: e.occurredAt.toISOString(),
         })),
       ),
+      JSON.stringify(uniqueMessages.map((m) => ({ id: m.id, webhook_id: m.webhookId, event_id: m.eventId }))),
     ],
-  );
-  const uniqueMessages = [...new Map(messages.map((m) => [m.id, m])).values()];
-  // "do update … where pending" returns the rows inserted now and the existing ones still pending.
-  const { rows } = await db.query<PendingMessage>(
-    `insert into webhook_messages (id, webhook_id, event_id, job_id, next_attempt_at)
-     select id, webhook_id, event_id, id, now() from json_to_recordset($1::json) as r(id text, webhook_id uuid, event_id text)
-     on conflict (id) do update set job_id = webhook_messages.job_id where webhook_messages.status = 'pending'
-     returning id, webhook_id, job_id`,
-    [JSON.stringify(uniqueMessages.map((m) => ({ id: m.id, webhook_id: m.webhookId, event_id: m.eventId })))],
   );
   return rows;
 }
@@ -92,6 +93,7 @@ export interface DeliverableMessage {
   /** Current secret first, then the previous one while its rotation grace lasts. */
   secrets: string[];
   webhook_status: 'enabled' | 'disabled';
+  created_at: Date;
 }
 
 export async function loadDeliverableMessages(db: Queryable, ids: readonly string[]): Promise<DeliverableMessage[]> {
@@ -99,7 +101,7 @@ export async function loadDeliverableMessages(db: Queryable, ids: readonly strin
   const { rows } = await db.query<DeliverableMessage>(
     `select m.id, m.webhook_id, w.organization_id, m.status, m.attempts, m.job_id, e.type, e.payload, w.url, w.headers,
        array_remove(array[w.secret, case when w.previous_secret_expires_at > now() then w.previous_secret end], null) as secrets,
-       w.status as webhook_status
+       w.status as webhook_status, m.created_at
      from webhook_messages m
      join webhook_events e on e.id = m.event_id
      join webhooks w on w.id = m.webhook_id
@@ -206,12 +208,31 @@ export async function prepareRedelivery(db: Queryable, organizationId: number, m
   return row.requeued ? { kind: 'requeued', message } : { kind: 'pending', message };
 }
 
-/** Pending messages whose next attempt is overdue since before `dueBefore`, oldest first. */
-export async function overduePendingMessages(db: Queryable, dueBefore: Date, limit: number): Promise<PendingMessage[]> {
+/**
+ * Pending messages whose next attempt is overdue since before `dueBefore`, oldest first; their
+ * `next_attempt_at` is moved to now, so the next call looks at others first.
+ */
+export async function claimOverduePendingMessages(db: Queryable, dueBefore: Date, limit: number): Promise<PendingMessage[]> {
   const { rows } = await db.query<PendingMessage>(
-    `select id, webhook_id, job_id from webhook_messages
-     where status = 'pending' and next_attempt_at < $1 order by next_attempt_at limit $2`,
+    `update webhook_messages set next_attempt_at = now()
+     where id in (select id from webhook_messages where status = 'pending' and next_attempt_at < $1
+                  order by next_attempt_at limit $2 for update skip locked)
+     returning id, webhook_id, job_id`,
     [dueBefore, limit],
+  );
+  return rows;
+}
+
+/** A page of an endpoint's pending messages, in id order after `afterId`. */
+export async function pendingMessagesOfWebhook(
+  db: Queryable,
+  webhookId: string,
+  options: { afterId?: string; limit?: number } = {},
+): Promise<Array<PendingMessage & { next_attempt_at: Date | null }>> {
+  const { rows } = await db.query<PendingMessage & { next_attempt_at: Date | null }>(
+    `select id, webhook_id, job_id, next_attempt_at from webhook_messages
+     where webhook_id = $1 and status = 'pending' and id > $2 order by id limit $3`,
+    [webhookId, options.afterId ?? '', options.limit ?? 1000],
   );
   return rows;
 }

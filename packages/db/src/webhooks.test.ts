@@ -20,7 +20,8 @@ import {
   listWebhooks,
   loadDeliverableMessages,
   migrate,
-  overduePendingMessages,
+  claimOverduePendingMessages,
+  pendingMessagesOfWebhook,
   prepareRedelivery,
   recordAttempts,
   rotateWebhookSecret,
@@ -183,7 +184,7 @@ test('attempts are numbered per message and move the message and the endpoint fa
   const b = await message(hook.id);
   const t0 = new Date(Date.now() - 60_000);
   const first = await recordAttempts(pool, [attempt(a, hook.id, { startedAt: t0 }), attempt(b, hook.id)], { disableAfterMs: 86_400_000 });
-  assert.deepEqual([...first.attempts.entries()].sort(), [[a, 1], [b, 1]]);
+  assert.deepEqual([...first.attempts.entries()].sort(), [[a, 1], [b, 1]].sort());
   let state = (await getWebhook(pool, orgId, hook.id))!;
   assert.equal(state.failure_count, 2);
   assert.equal(state.first_failure_at?.getTime(), t0.getTime());
@@ -271,8 +272,13 @@ test('redelivery: a finished message returns to pending under a new job id, keep
   assert.equal(again.attempts, 1);
   assert.deepEqual(await prepareRedelivery(pool, otherOrgId, id), { kind: 'not_found' });
   assert.deepEqual(await prepareRedelivery(pool, orgId, 'msg_nope'), { kind: 'not_found' });
-  const overdue = await overduePendingMessages(pool, new Date(Date.now() + 1000), 1000);
+  const overdue = await claimOverduePendingMessages(pool, new Date(Date.now() + 1000), 1000);
   assert.ok(overdue.some((m) => m.id === id && m.job_id === `${id}.r1`));
+  assert.deepEqual(
+    (await pendingMessagesOfWebhook(pool, hook.id)).map((m) => [m.id, m.job_id]),
+    [[id, `${id}.r1`]],
+  );
+  assert.deepEqual(await pendingMessagesOfWebhook(pool, hook.id, { afterId: id }), []);
   const listed = await listMessages(pool, orgId, hook.id);
   assert.deepEqual(listed.map((m) => m.id), [id]);
 });

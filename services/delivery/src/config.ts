@@ -22,7 +22,7 @@ export const deliveryConfigShape = {
   VIGIL_WEBHOOK_UNHEALTHY_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
   /** A request in flight this long makes its endpoint suspect: its other messages leave the worker. */
   VIGIL_WEBHOOK_SLOW_AFTER: durationMs('2s'),
-  /** Longest a message of an endpoint in trouble is put back before it is looked at again. */
+  /** Longest a message of an endpoint in trouble is put back in the queue before it is looked at again. */
   VIGIL_WEBHOOK_DEFER_MAX: durationMs('30s'),
   /** Delays after the first, second, … failed attempt; the last one failing makes the message failed. */
   VIGIL_WEBHOOK_RETRY_SCHEDULE: csv('5s,5m,30m,2h,5h,10h,10h').superRefine((items, ctx) => {
@@ -53,10 +53,10 @@ export const deliveryConfigShape = {
   }),
   /** How long a worker's claim on a job lasts without renewal: after a crash, its jobs run again this much later. */
   VIGIL_DELIVERY_LOCK_DURATION: durationMs('30s'),
-  /** How often pending messages that lost their queue job (Redis restored or flushed) are looked for. */
+  /** How often pending messages without a live queue job (parked, or Redis restored or flushed) are looked for. */
   VIGIL_DELIVERY_RECOVERY_INTERVAL: durationMs('1m'),
   /** A pending message overdue by this much is checked against the queue. */
-  VIGIL_DELIVERY_RECOVERY_AFTER: durationMs('10m'),
+  VIGIL_DELIVERY_RECOVERY_AFTER: durationMs('2m'),
   /** Finished messages and their attempt log are kept this long. */
   VIGIL_WEBHOOK_RETENTION: durationMs('30d'),
   VIGIL_LOG_LEVEL: logLevel(),

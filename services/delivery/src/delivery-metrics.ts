@@ -26,7 +26,7 @@ export function createDeliveryMetrics(registry: Registry) {
     }),
     messagesEnqueued: new Counter({
       name: 'vigil_delivery_messages_enqueued_total',
-      help: 'Messages handed to the delivery queue, by origin (fanout, redelivery, test, recovery)',
+      help: 'Messages handed to the delivery queue, by origin (fanout, recovery)',
       labelNames: ['origin'],
       registers,
     }),
@@ -70,6 +70,17 @@ export function createDeliveryMetrics(registry: Registry) {
       name: 'vigil_delivery_deferred_total',
       help: 'Jobs put back without an attempt so they do not hold the worker, by reason (endpoint_paused, endpoint_unhealthy, endpoint_busy)',
       labelNames: ['reason'],
+      registers,
+    }),
+    parked: new Counter({
+      name: 'vigil_delivery_parked_total',
+      help: 'Messages left pending in PostgreSQL without a queue job because their endpoint is in trouble, by where (fanout, worker)',
+      labelNames: ['origin'],
+      registers,
+    }),
+    resumed: new Counter({
+      name: 'vigil_delivery_resumed_total',
+      help: 'Pending messages enqueued again because their endpoint recovered',
       registers,
     }),
     endpointsDisabled: new Counter({

@@ -9,6 +9,7 @@ import type { DeliveryConfig } from './config';
 import { createDeliveryMetrics, type DeliveryMetrics } from './delivery-metrics';
 import { createAlertFanout } from './fanout/alert-fanout';
 import { assertNoEviction, createDeliveryQueue, redisConnection, type DeliveryJobData } from './queue/delivery-queue';
+import { createEndpointResumer } from './recovery/endpoint-resume';
 import { startPendingSweep, type PendingSweep } from './recovery/pending-sweep';
 import { createDeliverJob } from './send/deliver-job';
 import { startDeliveryWorker } from './send/delivery-worker';
@@ -58,6 +59,7 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
     unhealthyBudget: Math.max(1, Math.floor(concurrency * config.VIGIL_WEBHOOK_UNHEALTHY_SHARE)),
     slowAfterMs: config.VIGIL_WEBHOOK_SLOW_AFTER,
     deferMaxMs: config.VIGIL_WEBHOOK_DEFER_MAX,
+    onRecovered: createEndpointResumer(pool, () => queue, m, logger),
   });
 
   const stopAll = async () => {
@@ -132,7 +134,18 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
       topics: [codecs.alerts.topic],
       logger,
       partitionsConsumedConcurrently: 3,
-      handleBatch: createAlertFanout({ pool, queue, codec: codecs.alerts, deadLetters: { producer, codec: codecs.deadletter }, metrics: m, logger }),
+      handleBatch: createAlertFanout({
+        pool,
+        queue,
+        codec: codecs.alerts,
+        deadLetters: { producer, codec: codecs.deadletter },
+        metrics: m,
+        logger,
+        delayFor: (message) => {
+          const plan = gate.planNewJob(message.webhook_id);
+          return plan.kind === 'park' ? null : plan.kind === 'hold' ? plan.delayMs : 0;
+        },
+      }),
     });
 
     sweep = startPendingSweep({

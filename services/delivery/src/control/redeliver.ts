@@ -16,7 +16,7 @@ export async function redeliverMessage(pool: Pool, queue: Queue<DeliveryJobData>
   const plan = await prepareRedelivery(pool, organizationId, messageId);
   if (plan.kind === 'not_found') return 'not_found';
   if (plan.kind === 'requeued') {
-    await enqueueMessages(queue, [plan.message], true);
+    await enqueueMessages(queue, [plan.message], { manual: true });
     return 'requeued';
   }
   const { message } = plan;

@@ -31,6 +31,6 @@ export async function sendTestMessage(pool: Pool, queue: Queue<DeliveryJobData>,
     [{ id: eventId, organizationId, projectId: null, type: 'webhook.test', alertId: null, payload, occurredAt: now }],
     [{ id, webhookId: webhook.id, eventId }],
   );
-  await enqueueMessages(queue, pending, true);
+  await enqueueMessages(queue, pending, { manual: true });
   return { kind: 'sent', messageId: id };
 }

@@ -6,7 +6,7 @@ import type { BatchContext, BatchingProducer, TopicCodec } from '@vigil/kafka';
 import type { Logger } from '@vigil/logging';
 import { messageId } from '@vigil/webhook-signing';
 import type { DeliveryMetrics } from '../delivery-metrics';
-import { enqueueMessages, type DeliveryJobData } from '../queue/delivery-queue';
+import { enqueueMessages, type DeliveryJobData, type EnqueueOptions } from '../queue/delivery-queue';
 import { alertEventBody } from './alert-payload';
 import { wantsAlert } from './subscription-match';
 
@@ -17,6 +17,8 @@ export interface AlertFanoutOptions {
   deadLetters: { producer: BatchingProducer; codec: TopicCodec<'deadletter'> };
   metrics: DeliveryMetrics;
   logger: Logger;
+  /** Delay, or parking, for new jobs of endpoints known to be in trouble (the endpoint gate's view). */
+  delayFor?: EnqueueOptions['delayFor'];
 }
 
 interface Consumed {
@@ -101,8 +103,9 @@ export function createAlertFanout(o: AlertFanoutOptions): (batch: BatchContext) 
     }
 
     const pending = await insertMessages(o.pool, [...events.values()], messages);
-    await enqueueMessages(o.queue, pending);
-    o.metrics.messagesEnqueued.inc({ origin: 'fanout' }, pending.length);
+    const parked = await enqueueMessages(o.queue, pending, o.delayFor ? { delayFor: o.delayFor } : {});
+    o.metrics.messagesEnqueued.inc({ origin: 'fanout' }, pending.length - parked);
+    if (parked) o.metrics.parked.inc({ origin: 'fanout' }, parked);
     if (poison.length || pending.length) {
       o.logger.debug({ partition: batch.partition, alerts: consumed.length, messages: pending.length, poison: poison.length }, 'alerts fanned out');
     }

@@ -31,7 +31,9 @@ export function deliveryJobOptions(jobId: string): JobsOptions {
   return {
     jobId,
     ...INFRASTRUCTURE_RETRIES,
-    removeOnComplete: { age: 3600, count: 10_000 },
+    // A job exists only while its message is being worked on: once it ends (delivered, failed,
+    // or parked while its endpoint is in trouble) the id is free to be enqueued again.
+    removeOnComplete: true,
     removeOnFail: { age: 7 * 86_400 },
   };
 }
@@ -63,14 +65,31 @@ export function createDeliveryQueue(connection: Redis, prefix: string): Queue<De
   return new Queue<DeliveryJobData>(DELIVERY_QUEUE, { connection, prefix });
 }
 
-/** Adds one job per pending message; jobs that already exist are left as they are. */
-export async function enqueueMessages(queue: Queue<DeliveryJobData>, messages: readonly PendingMessage[], manual = false): Promise<void> {
-  if (messages.length === 0) return;
-  await queue.addBulk(
-    messages.map((m) => ({
+export interface EnqueueOptions {
+  /** Asked for by a person (redeliver, send test). */
+  manual?: boolean;
+  /**
+   * Per message: add the job after this many milliseconds (0 = now), or null to add none and leave
+   * the message parked in PostgreSQL (its endpoint is in trouble; it is enqueued on recovery).
+   */
+  delayFor?: (message: PendingMessage) => number | null;
+}
+
+/**
+ * Adds one job per pending message (jobs that already exist are left as they are); returns how many
+ * messages were left parked.
+ */
+export async function enqueueMessages(queue: Queue<DeliveryJobData>, messages: readonly PendingMessage[], options: EnqueueOptions = {}): Promise<number> {
+  const jobs = [];
+  for (const m of messages) {
+    const delay = options.delayFor ? options.delayFor(m) : 0;
+    if (delay === null) continue;
+    jobs.push({
       name: DELIVERY_JOB,
-      data: manual ? { m: m.id, w: m.webhook_id, manual: true } : { m: m.id, w: m.webhook_id },
-      opts: deliveryJobOptions(m.job_id),
-    })),
-  );
+      data: options.manual ? { m: m.id, w: m.webhook_id, manual: true } : { m: m.id, w: m.webhook_id },
+      opts: delay > 0 ? { ...deliveryJobOptions(m.job_id), delay } : deliveryJobOptions(m.job_id),
+    });
+  }
+  if (jobs.length > 0) await queue.addBulk(jobs);
+  return messages.length - jobs.length;
 }

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { overduePendingMessages, pruneMessages, type Pool } from '@vigil/db';
+import { claimOverduePendingMessages, pruneMessages, type Pool } from '@vigil/db';
 import type { Logger } from '@vigil/logging';
 import type { DeliveryMetrics } from '../delivery-metrics';
 import { deliveryJobOptions, DELIVERY_JOB, type DeliveryJobData } from '../queue/delivery-queue';
@@ -26,10 +26,12 @@ export interface PendingSweep {
 /**
  * PostgreSQL is the record of what must still be delivered; Redis only schedules it. A pending
  * message whose next attempt is long overdue is looked up in the queue, and enqueued again when its
- * job is gone (Redis restored from an older snapshot, flushed, or the job removed), or failed
- * (the worker's own retries for database or Redis outages ran out). Jobs that exist and wait —
- * delayed, deferred by the endpoint gate, active — are left alone. The same pass prunes finished
- * messages past their retention.
+ * job is gone (parked while its endpoint was in trouble and no process saw it recover, Redis
+ * restored from an older snapshot or flushed), or failed (the worker's own retries for database or
+ * Redis outages ran out). Jobs that exist and wait — delayed, deferred by the endpoint gate,
+ * active — are left alone. Each pass moves the messages it looked at to the back of the line, so a
+ * large parked backlog is gone through in turn. The same pass prunes finished messages past their
+ * retention.
  */
 export function startPendingSweep(o: PendingSweepOptions): PendingSweep {
   let running: Promise<number> | null = null;
@@ -37,7 +39,7 @@ export function startPendingSweep(o: PendingSweepOptions): PendingSweep {
 
   const pass = async (): Promise<number> => {
     let requeued = 0;
-    const overdue = await overduePendingMessages(o.pool, new Date(Date.now() - o.overdueMs), o.batch ?? 500);
+    const overdue = await claimOverduePendingMessages(o.pool, new Date(Date.now() - o.overdueMs), o.batch ?? 500);
     for (const message of overdue) {
       const state = await o.queue.getJobState(message.job_id);
       if (state !== 'unknown' && state !== 'failed' && state !== 'completed') continue;

@@ -48,8 +48,13 @@ const MAX_LOGGED_BODY_BYTES = 4096;
 export function createDeliverJob(o: DeliverJobOptions) {
   return async (job: Job<DeliveryJobData>, token?: string): Promise<string> => {
     const { m: id, w: endpointId } = job.data;
-    const admission = await o.gate.admit(endpointId, Math.max(0, (job.attemptsStarted ?? 1) - 1));
+    const admission = await o.gate.admit(endpointId, Date.now() - job.timestamp);
     if (!admission.admitted) {
+      if (admission.park) {
+        // The job ends; the message stays pending in PostgreSQL until its endpoint recovers.
+        o.metrics.parked.inc({ origin: 'worker' });
+        return 'parked';
+      }
       o.metrics.deferred.inc({ reason: admission.reason });
       await job.moveToDelayed(Date.now() + admission.deferMs, token);
       throw new DelayedError();

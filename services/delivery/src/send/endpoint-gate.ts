@@ -11,11 +11,20 @@
  *   together at most `unhealthyBudget` slots;
  * - paused by a Retry-After until that time.
  *
- * A job that may not go now is deferred: put back in the queue's delayed set with a delay (growing
- * with how often that job was deferred, up to `deferMaxMs`), without using an attempt. So an
- * endpoint that hangs holds at most `perEndpoint` slots until it is found slow and then one, an
- * endpoint answering 429 holds none while paused, and the rest of the worker serves everybody else.
- * A successful probe makes the endpoint healthy again.
+ * A job that may not go now leaves the worker without using an attempt:
+ *
+ * - parked, when its endpoint is in trouble and a request to it is in flight here (that request
+ *   will tell whether the endpoint is back): the job ends and its message waits in PostgreSQL,
+ *   still pending. New messages of such an endpoint get no job at all (`planNewJob`). When the
+ *   endpoint recovers, `onRecovered` enqueues its pending messages again. A parked message costs
+ *   the queue nothing while it waits, so an endpoint that is down for hours with a large backlog
+ *   does not make the worker fetch its jobs over and over;
+ * - deferred otherwise: moved to the queue's delayed set, for as long as the job or the trouble
+ *   has lasted (at least `deferBaseMs`, at most `deferMaxMs`), or until a Retry-After pause ends;
+ *   briefly and at random for a busy healthy endpoint.
+ *
+ * So an endpoint that hangs holds at most `perEndpoint` slots until it is found slow, then one; an
+ * endpoint answering 429 holds none while paused; and the rest of the worker serves everybody else.
  */
 export type DeferReason = 'endpoint_paused' | 'endpoint_unhealthy' | 'endpoint_busy';
 
@@ -28,7 +37,11 @@ export type EndpointSignal =
 
 export type Admission =
   | { admitted: true; release(signal: EndpointSignal): void }
-  | { admitted: false; reason: DeferReason; deferMs: number };
+  /** `park`: end the job and leave the message pending in PostgreSQL until the endpoint recovers. */
+  | { admitted: false; reason: DeferReason; deferMs: number; park: boolean };
+
+/** What to do with a new message of an endpoint: queue it now, queue it delayed, or park it. */
+export type NewJobPlan = { kind: 'now' } | { kind: 'hold'; delayMs: number } | { kind: 'park' };
 
 export interface EndpointGateOptions {
   perEndpoint: number;
@@ -36,9 +49,11 @@ export interface EndpointGateOptions {
   slowAfterMs: number;
   /** Longest a job waits here for a slot of a busy healthy endpoint. Default 250 ms. */
   waitMs?: number;
-  /** First deferral of a job of an endpoint in trouble. Default 1 s. */
+  /** Shortest deferral of a job of an endpoint in trouble. Default 1 s. */
   deferBaseMs?: number;
   deferMaxMs: number;
+  /** Called when an endpoint that was in trouble answers again (to enqueue its parked messages). */
+  onRecovered?: (endpointId: string) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -46,11 +61,11 @@ export interface EndpointGateOptions {
 interface EndpointState {
   /** Start times of the requests in flight. */
   started: number[];
-  /** Probes in flight (slots taken while the endpoint was in trouble). */
-  probes: number;
   /** Failed attempts since the last success. */
   failures: number;
   pausedUntil: number;
+  /** When the current trouble began (failure, pause or a slow request), null while healthy. */
+  troubleSince: number | null;
   waiters: Array<(admission: Admission) => void>;
 }
 
@@ -71,17 +86,18 @@ export class EndpointGate {
   }
 
   /**
-   * Asks for a slot for one request to `endpointId`. `deferrals` is how many times this job has
-   * already been put back (it lengthens the next deferral).
+   * Asks for a slot for one request to `endpointId`. `waitedMs` is how long the job has existed
+   * (it lengthens the next deferral).
    */
-  admit(endpointId: string, deferrals = 0): Admission | Promise<Admission> {
+  admit(endpointId: string, waitedMs = 0): Admission | Promise<Admission> {
     const state = this.state(endpointId);
     const now = this.now();
     if (this.closed) return this.defer('endpoint_busy', this.waitMs);
     if (state.pausedUntil > now) return this.defer('endpoint_paused', state.pausedUntil - now + this.spread(50));
     if (this.inTrouble(state, now)) {
       if (state.started.length === 0 && this.probesInFlight < this.o.unhealthyBudget) return this.take(endpointId, state, true);
-      return this.defer('endpoint_unhealthy', this.backoff(deferrals));
+      const deferMs = this.backoff(Math.max(waitedMs, now - (state.troubleSince ?? now)));
+      return this.defer('endpoint_unhealthy', deferMs, state.started.length > 0);
     }
     if (state.started.length < this.o.perEndpoint && state.waiters.length === 0) return this.take(endpointId, state, false);
     if (state.waiters.length >= this.o.perEndpoint) return this.defer('endpoint_busy', this.busyDelay());
@@ -97,6 +113,17 @@ export class EndpointGate {
       };
       state.waiters.push(wake);
     });
+  }
+
+  /** For a new message of this endpoint: queue it now, delayed (paused, or no probe here yet) or park it. */
+  planNewJob(endpointId: string): NewJobPlan {
+    const state = this.states.get(endpointId);
+    if (!state || this.closed) return { kind: 'now' };
+    const now = this.now();
+    if (state.pausedUntil > now) return { kind: 'hold', delayMs: Math.round(state.pausedUntil - now + this.spread(50)) };
+    if (!this.inTrouble(state, now)) return { kind: 'now' };
+    if (state.started.length > 0) return { kind: 'park' };
+    return { kind: 'hold', delayMs: Math.round(this.backoff(now - (state.troubleSince ?? now))) };
   }
 
   /** Endpoints this process treats as in trouble right now. */
@@ -124,10 +151,7 @@ export class EndpointGate {
   private take(endpointId: string, state: EndpointState, probe: boolean): Admission {
     const startedAt = this.now();
     state.started.push(startedAt);
-    if (probe) {
-      state.probes += 1;
-      this.probesInFlight += 1;
-    }
+    if (probe) this.probesInFlight += 1;
     let released = false;
     return {
       admitted: true,
@@ -135,24 +159,28 @@ export class EndpointGate {
         if (released) return;
         released = true;
         state.started.splice(state.started.indexOf(startedAt), 1);
-        if (probe) {
-          state.probes -= 1;
-          this.probesInFlight -= 1;
-        }
+        if (probe) this.probesInFlight -= 1;
+        const now = this.now();
         if (signal.kind === 'healthy') {
           state.failures = 0;
           state.pausedUntil = 0;
         } else if (signal.kind === 'unhealthy') {
           state.failures += 1;
-          if (signal.retryAfterMs !== undefined) state.pausedUntil = Math.max(state.pausedUntil, this.now() + signal.retryAfterMs);
+          state.troubleSince ??= startedAt;
+          if (signal.retryAfterMs !== undefined) state.pausedUntil = Math.max(state.pausedUntil, now + signal.retryAfterMs);
         }
-        this.wakeWaiters(endpointId, state);
+        if (state.troubleSince !== null && state.pausedUntil <= now && !this.inTrouble(state, now)) this.recover(endpointId, state);
+        this.wakeWaiters(endpointId, state, now);
       },
     };
   }
 
-  private wakeWaiters(endpointId: string, state: EndpointState): void {
-    const now = this.now();
+  private recover(endpointId: string, state: EndpointState): void {
+    state.troubleSince = null;
+    this.o.onRecovered?.(endpointId);
+  }
+
+  private wakeWaiters(endpointId: string, state: EndpointState, now: number): void {
     while (state.waiters.length > 0) {
       if (state.pausedUntil > now || this.inTrouble(state, now)) {
         for (const wake of state.waiters.splice(0)) wake(this.defer('endpoint_unhealthy', this.backoff(0)));
@@ -161,7 +189,7 @@ export class EndpointGate {
       if (state.started.length >= this.o.perEndpoint) break;
       state.waiters.shift()!(this.take(endpointId, state, false));
     }
-    if (state.started.length === 0 && state.waiters.length === 0 && state.failures === 0 && state.pausedUntil <= now) {
+    if (state.started.length === 0 && state.waiters.length === 0 && state.troubleSince === null) {
       this.states.delete(endpointId);
     }
   }
@@ -169,26 +197,29 @@ export class EndpointGate {
   private inTrouble(state: EndpointState, now: number): boolean {
     if (state.failures > 0) return true;
     const oldest = state.started[0];
-    return oldest !== undefined && now - oldest >= this.o.slowAfterMs;
+    if (oldest !== undefined && now - oldest >= this.o.slowAfterMs) {
+      state.troubleSince ??= oldest;
+      return true;
+    }
+    return false;
   }
 
   private state(endpointId: string): EndpointState {
     let state = this.states.get(endpointId);
     if (!state) {
-      state = { started: [], probes: 0, failures: 0, pausedUntil: 0, waiters: [] };
+      state = { started: [], failures: 0, pausedUntil: 0, troubleSince: null, waiters: [] };
       this.states.set(endpointId, state);
     }
     return state;
   }
 
-  private defer(reason: DeferReason, deferMs: number): Admission {
-    return { admitted: false, reason, deferMs: Math.max(1, Math.round(deferMs)) };
+  private defer(reason: DeferReason, deferMs: number, park = false): Admission {
+    return { admitted: false, reason, deferMs: Math.max(1, Math.round(deferMs)), park };
   }
 
-  /** 1 s, 2 s, 4 s … per earlier deferral of the job, capped, ±25%. */
-  private backoff(deferrals: number): number {
-    const base = Math.min(this.o.deferMaxMs, this.deferBaseMs * 2 ** Math.min(Math.max(deferrals, 0), 20));
-    return base * (0.75 + 0.5 * this.random());
+  /** As long as the job or the trouble has lasted, between the base and the maximum, ±25%. */
+  private backoff(lastedMs: number): number {
+    return Math.min(this.o.deferMaxMs, Math.max(this.deferBaseMs, lastedMs)) * (0.75 + 0.5 * this.random());
   }
 
   private busyDelay(): number {

@@ -51,6 +51,8 @@ export interface Receiver {
   requests: ReceivedRequest[];
   /** Distinct webhook-ids received. */
   ids(): Set<string>;
+  /** Most requests open at the same time so far. */
+  maxOpen(): number;
   /** Resolves once `done()` holds; rejects after `timeoutMs` with `what` in the message. */
   waitFor(done: () => boolean, timeoutMs: number, what: string): Promise<void>;
   close(): Promise<void>;
@@ -60,7 +62,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const requests: ReceivedRequest[] = [];
   const seen = new Map<string, number>();
   const sockets = new Set<Socket>();
+  let open = 0;
+  let maxOpen = 0;
   const server: Server = createServer((req, res) => {
+    open += 1;
+    maxOpen = Math.max(maxOpen, open);
+    res.on('close', () => (open -= 1));
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -107,6 +114,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     port,
     requests,
     ids: () => new Set(requests.map((r) => r.id)),
+    maxOpen: () => maxOpen,
     async waitFor(done, timeoutMs, what) {
       const deadline = Date.now() + timeoutMs;
       while (!done()) {

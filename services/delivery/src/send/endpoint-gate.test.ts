@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createRetrySchedule } from '@vigil/webhook-signing';
+import { decideAfterAttempt } from './attempt-decision';
+import { EndpointGate, type Admission } from './endpoint-gate';
+
+function gate(overrides: Partial<ConstructorParameters<typeof EndpointGate>[0]> = {}) {
+  let now = 1_000_000;
+  const g = new EndpointGate({
+    perEndpoint: 2,
+    unhealthyBudget: 3,
+    slowAfterMs: 2000,
+    waitMs: 30,
+    deferBaseMs: 1000,
+    deferMaxMs: 30_000,
+    now: () => now,
+    random: () => 0.5,
+    ...overrides,
+  });
+  return { g, advance: (ms: number) => (now += ms) };
+}
+
+async function admitted(admission: Admission | Promise<Admission>) {
+  const a = await admission;
+  assert.ok(a.admitted, `expected admission, got ${JSON.stringify(a)}`);
+  return a;
+}
+
+async function deferred(admission: Admission | Promise<Admission>) {
+  const a = await admission;
+  assert.ok(!a.admitted, 'expected deferral');
+  return a;
+}
+
+test('a healthy endpoint gets its slots, then a short wait, then deferral; endpoints do not share slots', async () => {
+  const { g } = gate();
+  const a1 = await admitted(g.admit('a'));
+  await admitted(g.admit('a'));
+  await admitted(g.admit('b'));
+  // Third request to "a" waits for a slot and gets it when one is released.
+  const waiting = g.admit('a');
+  a1.release({ kind: 'healthy' });
+  await admitted(waiting);
+  // With both slots busy and the wait queue full (2 waiters), the next one is deferred at once.
+  const w1 = g.admit('a');
+  const w2 = g.admit('a');
+  const busy = await deferred(g.admit('a'));
+  assert.equal(busy.reason, 'endpoint_busy');
+  // Waiters give up after waitMs and are deferred.
+  assert.equal((await deferred(w1)).reason, 'endpoint_busy');
+  assert.equal((await deferred(w2)).reason, 'endpoint_busy');
+  assert.equal(g.inFlight(), 3);
+});
+
+test('an endpoint in trouble gets one probe at a time; the others are parked while it is in flight', async () => {
+  const { g } = gate();
+  assert.deepEqual(g.planNewJob('bad'), { kind: 'now' }, 'nothing known: new jobs go at once');
+  const first = await admitted(g.admit('bad'));
+  first.release({ kind: 'unhealthy' });
+  assert.deepEqual(g.planNewJob('bad'), { kind: 'hold', delayMs: 1000 }, 'in trouble, no probe yet: queued delayed');
+  const probe = await admitted(g.admit('bad'));
+  const d0 = await deferred(g.admit('bad', 0));
+  const d7 = await deferred(g.admit('bad', 7000));
+  const dLong = await deferred(g.admit('bad', 3_600_000));
+  assert.equal(d0.reason, 'endpoint_unhealthy');
+  assert.equal(d0.park, true, 'a probe is in flight: the job is parked');
+  assert.equal(d0.deferMs, 1000, 'at least the base');
+  assert.equal(d7.deferMs, 7000);
+  assert.equal(dLong.deferMs, 30_000, 'capped');
+  assert.deepEqual(g.planNewJob('bad'), { kind: 'park' }, 'new messages get no job while the probe runs');
+  assert.deepEqual(g.planNewJob('good'), { kind: 'now' });
+  assert.equal(g.troubledCount(), 1);
+  // Healthy endpoints are untouched.
+  await admitted(g.admit('good'));
+  // A successful probe restores the endpoint.
+  probe.release({ kind: 'healthy' });
+  await admitted(g.admit('bad'));
+  await admitted(g.admit('bad'));
+  assert.equal(g.troubledCount(), 0);
+});
+
+test('recovery is reported once when a probe succeeds; deferrals last as long as the trouble', async () => {
+  const recovered: string[] = [];
+  const { g, advance } = gate({ onRecovered: (id) => recovered.push(id) });
+  (await admitted(g.admit('flaky'))).release({ kind: 'unhealthy' });
+  advance(10_000);
+  assert.deepEqual(g.planNewJob('flaky'), { kind: 'hold', delayMs: 10_000 });
+  const probe = await admitted(g.admit('flaky'));
+  assert.equal((await deferred(g.admit('flaky', 0))).deferMs, 10_000, 'deferred for as long as the trouble has lasted');
+  probe.release({ kind: 'unhealthy' });
+  assert.deepEqual(recovered, []);
+  (await admitted(g.admit('flaky'))).release({ kind: 'healthy' });
+  assert.deepEqual(recovered, ['flaky']);
+  (await admitted(g.admit('flaky'))).release({ kind: 'healthy' });
+  assert.deepEqual(recovered, ['flaky'], 'a healthy endpoint does not recover again');
+  assert.deepEqual(g.planNewJob('flaky'), { kind: 'now' });
+});
+
+test('a request in flight longer than slowAfter makes the endpoint suspect before it fails', async () => {
+  const { g, advance } = gate();
+  const hanging = await admitted(g.admit('slow'));
+  advance(2500);
+  const d = await deferred(g.admit('slow'));
+  assert.equal(d.reason, 'endpoint_unhealthy');
+  hanging.release({ kind: 'unhealthy' });
+  await admitted(g.admit('slow'));
+});
+
+test('Retry-After pauses the whole endpoint until then', async () => {
+  const { g, advance } = gate();
+  const a = await admitted(g.admit('limited'));
+  a.release({ kind: 'unhealthy', retryAfterMs: 2000 });
+  const d = await deferred(g.admit('limited'));
+  assert.equal(d.reason, 'endpoint_paused');
+  assert.ok(d.deferMs >= 2000, `deferred ${d.deferMs} ms`);
+  const plan = g.planNewJob('limited');
+  assert.ok(plan.kind === 'hold' && plan.delayMs >= 2000, JSON.stringify(plan));
+  advance(2001);
+  await admitted(g.admit('limited'));
+});
+
+test('probes of all endpoints in trouble together hold at most the budget', async () => {
+  const { g } = gate({ unhealthyBudget: 2 });
+  for (const id of ['x', 'y', 'z']) (await admitted(g.admit(id))).release({ kind: 'unhealthy' });
+  await admitted(g.admit('x'));
+  await admitted(g.admit('y'));
+  assert.equal((await deferred(g.admit('z'))).reason, 'endpoint_unhealthy');
+  await admitted(g.admit('healthy'));
+});
+
+test('a neutral answer (4xx, redirect, refusal) changes nothing; close sends waiters back', async () => {
+  const { g } = gate({ perEndpoint: 1 });
+  const a = await admitted(g.admit('e'));
+  const waiting = g.admit('e');
+  a.release({ kind: 'neutral' });
+  const b = await admitted(waiting);
+  const waiter = g.admit('e');
+  g.close();
+  assert.equal((await deferred(waiter)).reason, 'endpoint_busy');
+  b.release({ kind: 'healthy' });
+  assert.equal((await deferred(g.admit('e'))).reason, 'endpoint_busy', 'closed: nothing new starts');
+});
+
+test('attempt decisions: what each outcome does to the message, the endpoint and the gate', () => {
+  const schedule = createRetrySchedule({ delays: ['1s', '2s'], jitter: 0 });
+  assert.deepEqual(decideAfterAttempt({ action: 'delivered', errorClass: null }, 1, schedule), {
+    messageStatus: 'delivered',
+    failureReason: null,
+    nextDelayMs: null,
+    endpointResult: 'success',
+    signal: { kind: 'healthy' },
+  });
+  assert.deepEqual(decideAfterAttempt({ action: 'retry', errorClass: 'http_rate_limited', retryAfterMs: 5000 }, 1, schedule), {
+    messageStatus: 'pending',
+    failureReason: null,
+    nextDelayMs: 5000,
+    endpointResult: 'failure',
+    signal: { kind: 'unhealthy', retryAfterMs: 5000 },
+  });
+  const redirect = decideAfterAttempt({ action: 'retry', errorClass: 'http_redirect' }, 2, schedule);
+  assert.deepEqual([redirect.messageStatus, redirect.nextDelayMs, redirect.signal.kind], ['pending', 2000, 'neutral']);
+  const last = decideAfterAttempt({ action: 'retry', errorClass: 'total_timeout' }, 3, schedule);
+  assert.deepEqual([last.messageStatus, last.failureReason, last.signal.kind], ['failed', 'attempts_exhausted', 'unhealthy']);
+  const gone = decideAfterAttempt({ action: 'disable_endpoint', errorClass: 'http_gone' }, 1, schedule);
+  assert.deepEqual([gone.messageStatus, gone.failureReason, gone.endpointResult], ['failed', 'endpoint_gone', 'gone']);
+  const refused = decideAfterAttempt({ action: 'fail', errorClass: 'ssrf_refused' }, 1, schedule);
+  assert.deepEqual([refused.messageStatus, refused.failureReason, refused.endpointResult], ['failed', 'destination_refused', 'failure']);
+});

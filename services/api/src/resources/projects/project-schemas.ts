@@ -43,7 +43,7 @@ export const createProjectBody = z.strictObject({ name }).meta({ id: 'CreateProj
 export const updateProjectBody = z
   .strictObject({ name: name.optional(), slug: slug.optional() })
   .refine((b) => b.name !== undefined || b.slug !== undefined, 'give name, slug or both')
-  .meta({ id: 'UpdateProject' });
+  .meta({ id: 'UpdateProject', minProperties: 1 });
 
 export const createKeyBody = z
   .strictObject({
@@ -59,7 +59,8 @@ export const cidr = z.string().refine((value) => {
   if (!family || extra !== undefined) return false;
   if (bits === undefined) return true;
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32);
-}, 'expected an address or CIDR such as 192.0.2.0/24 or 2001:db8::/32');
+}, 'expected an address or CIDR such as 192.0.2.0/24 or 2001:db8::/32')
+  .meta({ pattern: '^[0-9A-Fa-f:.]{2,45}(/[0-9]{1,3})?$' });
 
 export const createExporterBody = z
   .strictObject({

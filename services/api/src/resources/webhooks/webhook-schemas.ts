@@ -55,7 +55,7 @@ const url = z
       return false;
     }
   }, 'expected an http(s) URL without credentials')
-  .meta({ description: 'Where alerts are POSTed. Private and loopback addresses are refused at delivery unless allow-listed.' });
+  .meta({ description: 'Where alerts are POSTed. Private and loopback addresses are refused at delivery unless allow-listed.', format: 'uri', pattern: '^https?://[^/@\\s]+' });
 
 const webhookFields = {
   url,

@@ -15,6 +15,7 @@ export const SERVICES: Array<{ name: string; entry: string }> = [
   { name: 'collector', entry: 'services/collector/src/main.ts' },
   { name: 'api', entry: 'services/api/src/main.ts' },
   { name: 'rules', entry: 'services/rules/src/main.ts' },
+  { name: 'delivery', entry: 'services/delivery/src/main.ts' },
 ];
 
 export function serviceSpecs(settings: Settings, endpoints: StackEndpoints, extraEnv: NodeJS.ProcessEnv = {}): ServiceSpec[] {

@@ -246,7 +246,7 @@ if (!args['no-store']) {
   });
   const baselines = await storeBaselines(pool, 20_000);
   console.log('');
-  console.log(`${'PostgreSQL bare insert (plain table)'.padEnd(38)} ${fmt(baselines.bare).padStart(9)} rows/s   (unnest, 1000 per statement, 1 connection)`);
+  console.log(`${'PostgreSQL bare insert (plain table)'.padEnd(38)} ${fmt(baselines.bare).padStart(9)} rows/s   (json_to_recordset, 1000 per statement, 1 connection)`);
   console.log(`${"store's insert statement alone".padEnd(38)} ${fmt(baselines.statement).padStart(9)} rows/s   (partitioned, 5 indexes, full-text, id registry; no Kafka)`);
   console.log(`${'store service (Kafka → PostgreSQL)'.padEnd(38)} ${fmt(storeRun.rowsPerSecond).padStart(9)} rows/s   (${fmt(storeRun.rows)} rows; ${storeRun.totalSeconds.toFixed(1)} s from process start)`);
   console.log(`store / bare insert             ${(storeRun.rowsPerSecond / baselines.bare).toFixed(2)}`);

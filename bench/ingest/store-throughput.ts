@@ -1,9 +1,9 @@
 /**
  * Store throughput into PostgreSQL, with two baselines on the same database in the same run:
  *
- * 1. bare INSERT … SELECT FROM unnest of the same rows into a plain table (same columns; no
- *    partitions, indexes or id registry), batches of 1000 on one connection: PostgreSQL's ceiling
- *    for these rows;
+ * 1. bare INSERT … SELECT FROM json_to_recordset of the same rows (the store's encoding) into a
+ *    plain table (same columns; no partitions, indexes or id registry), batches of 1000 on one
+ *    connection: PostgreSQL's ceiling for these rows;
  * 2. the store's own insert statement (partitioned table, five indexes, full-text, id registry),
  *    same batches, one connection, no Kafka: what the table design costs;
  * 3. the store service itself (a separate process): consume the topic, decode Avro, insert,
@@ -17,7 +17,7 @@ import type { EventRecord } from '@vigil/contracts';
 import type { Pool } from '@vigil/db';
 import { normalizeSentryEvent, parseEnvelope } from '@vigil/sentry-protocol';
 import { insertEvents } from '../../services/store/src/events/event-insert';
-import { EVENT_COLUMNS, toColumns } from '../../services/store/src/events/event-rows';
+import { EVENT_ROW_COLUMNS, toRecordset } from '../../services/store/src/events/event-rows';
 import { ID_PLACEHOLDER, realisticEnvelope } from './realistic-envelope';
 
 export interface StoreBenchResult {
@@ -57,15 +57,14 @@ export async function storeBaselines(pool: Pool, rows: number): Promise<{ bare: 
   const records = sampleRecords(rows);
   await pool.query('create table if not exists bench_plain (like events)');
   await pool.query('truncate bench_plain');
-  const names = EVENT_COLUMNS.map(([n]) => n);
-  const params = EVENT_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
-  const bareSql = `insert into bench_plain (project_id, event_id, timestamp, received_at, ${names.slice(4).join(', ')})
-    select project_id, event_id, to_timestamp(timestamp_ms / 1000), to_timestamp(received_at_ms / 1000), ${names
-      .slice(4)
-      .map((n) => (n === 'tags' || n === 'attributes' ? `${n}::jsonb` : n === 'fingerprint' ? `${n}::text[]` : n))
-      .join(', ')}
-    from unnest(${params}) as t(${names.join(', ')})`;
-  const bare = await timed(records, (batch) => pool.query(bareSql, toColumns(batch)));
+  const bareSql = `insert into bench_plain (project_id, event_id, timestamp, received_at, source, class, severity, type, message,
+      exception_type, exception_value, platform, release, environment, tags, user_id, user_email, user_username,
+      user_ip_address, fingerprint, client_ip, sdk_name, sdk_version, attributes, raw)
+    select project_id, event_id, to_timestamp(timestamp_ms / 1000), to_timestamp(received_at_ms / 1000), source, class, severity,
+      type, message, exception_type, exception_value, platform, release, environment, tags, user_id, user_email, user_username,
+      user_ip_address, fingerprint, client_ip, sdk_name, sdk_version, attributes, decode(raw, 'base64')
+    from json_to_recordset($1::json) as t(${EVENT_ROW_COLUMNS})`;
+  const bare = await timed(records, (batch) => pool.query(bareSql, [toRecordset(batch)]));
   const statement = await timed(records, (batch) => insertEvents(pool, batch));
   await pool.query('drop table bench_plain');
   return { bare, statement };

@@ -1,6 +1,6 @@
 import type { EventRecord } from '@vigil/contracts';
 import type { Queryable } from '@vigil/db';
-import { EVENT_COLUMNS, toColumns } from './event-rows';
+import { EVENT_ROW_COLUMNS, toRecordset } from './event-rows';
 
 /**
  * Writes a batch of events in one statement, idempotently:
@@ -14,12 +14,9 @@ import { EVENT_COLUMNS, toColumns } from './event-rows';
  * sender retried, even with another timestamp and so in another partition, are skipped. The batch
  * must not repeat an id (the caller keeps the first).
  */
-const PARAMS = EVENT_COLUMNS.map(([name, type], i) => `$${i + 1}::${type}[]`).join(', ');
-const NAMES = EVENT_COLUMNS.map(([name]) => name).join(', ');
-
 const INSERT_SQL = `
 with incoming as (
-  select * from unnest(${PARAMS}) as t(${NAMES})
+  select * from json_to_recordset($1::json) as t(${EVENT_ROW_COLUMNS})
 ), fresh as (
   insert into event_ids (project_id, event_id, timestamp)
   select project_id, event_id, to_timestamp(timestamp_ms / 1000) from incoming
@@ -34,15 +31,15 @@ insert into events (
 select
   i.project_id, i.event_id, to_timestamp(i.timestamp_ms / 1000), to_timestamp(i.received_at_ms / 1000),
   i.source, i.class, i.severity, i.type, i.message, i.exception_type, i.exception_value, i.platform,
-  i.release, i.environment, i.tags::jsonb, i.user_id, i.user_email, i.user_username, i.user_ip_address,
-  i.fingerprint::text[], i.client_ip, i.sdk_name, i.sdk_version, i.attributes::jsonb, i.raw
+  i.release, i.environment, i.tags, i.user_id, i.user_email, i.user_username, i.user_ip_address,
+  i.fingerprint, i.client_ip, i.sdk_name, i.sdk_version, i.attributes, decode(i.raw, 'base64')
 from incoming i join fresh f using (project_id, event_id)
 on conflict do nothing`;
 
 /** Inserts the events; returns how many rows were new. */
 export async function insertEvents(db: Queryable, records: readonly EventRecord[]): Promise<number> {
   if (records.length === 0) return 0;
-  const result = await db.query({ name: 'vigil-insert-events', text: INSERT_SQL, values: toColumns(records) });
+  const result = await db.query({ name: 'vigil-insert-events', text: INSERT_SQL, values: [toRecordset(records)] });
   return result.rowCount ?? 0;
 }
 

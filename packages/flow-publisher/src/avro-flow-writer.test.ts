@@ -59,18 +59,21 @@ describe('Avro flow writer', () => {
     codecs = await createCodecs(createSchemaRegistry(testEnv().schemaRegistryUrl), uniquePrefix('avro'));
   });
 
-  it('writes exactly the bytes the registry codec writes, for any record', async () => {
-    const writer = new AvroFlowWriter(codecs.flows.schemaId);
-    await fc.assert(
-      fc.asyncProperty(record, async (r) => {
-        const ours = Buffer.from(writer.encodeRecord(r));
-        const theirs = await codecs.flows.encode(r);
-        assert.deepEqual(ours, theirs);
-        assert.deepEqual({ ...(await codecs.flows.decode(ours)) }, { ...r });
-      }),
-      { numRuns: 2000 },
-    );
-  });
+  for (const codegen of [true, false]) {
+    it(`writes exactly the bytes the registry codec writes, for any record (${codegen ? 'generated code' : 'field walk'})`, async () => {
+      const writer = new AvroFlowWriter(codecs.flows.schemaId, { codegen });
+      assert.equal(writer.codegen, codegen);
+      await fc.assert(
+        fc.asyncProperty(record, async (r) => {
+          const ours = Buffer.from(writer.encodeRecord(r));
+          const theirs = await codecs.flows.encode(r);
+          assert.deepEqual(ours, theirs);
+          assert.deepEqual({ ...(await codecs.flows.decode(ours)) }, { ...r });
+        }),
+        { numRuns: 1500 },
+      );
+    });
+  }
 
   it('encodes a decoded flow with its attribution as the full record', async () => {
     const writer = new AvroFlowWriter(codecs.flows.schemaId);
@@ -85,13 +88,17 @@ describe('Avro flow writer', () => {
   });
 
   it('refuses values the schema cannot carry instead of writing them wrongly', () => {
-    const writer = new AvroFlowWriter(7);
+    for (const codegen of [true, false]) refusals(new AvroFlowWriter(7, { codegen }));
+    assert.throws(() => compileFlowFields({ type: 'record', fields: [{ name: 'x', type: 'double' }] }), /does not encode/);
+    assert.throws(() => new AvroFlowWriter(1, { schema: { type: 'record', fields: [{ name: 'project_id', type: 'long' }] } }), /no exporter field/);
+  });
+
+  function refusals(writer: AvroFlowWriter): void {
     const base = fc.sample(record, 1)[0]!;
     assert.throws(() => writer.encodeRecord({ ...base, bytes: 2 ** 60 }), /bytes/);
     assert.throws(() => writer.encodeRecord({ ...base, packets: Number.MAX_SAFE_INTEGER }), /packets/);
     assert.throws(() => writer.encodeRecord({ ...base, src_port: 2 ** 31 }), /src_port/);
     assert.throws(() => writer.encodeRecord({ ...base, sampling_rate: 1.5 }), /sampling_rate/);
     assert.throws(() => writer.encodeRecord({ ...base, src_addr: null as unknown as string }), /src_addr/);
-    assert.throws(() => compileFlowFields({ type: 'record', fields: [{ name: 'x', type: 'double' }] }), /does not encode/);
-  });
+  }
 });

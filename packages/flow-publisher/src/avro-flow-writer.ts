@@ -103,21 +103,133 @@ function writeString(buf: Buffer, pos: number, s: string): number {
   return pos + buf.write(s, pos, 'utf8');
 }
 
+/** Writes the record's fields at `pos`; returns the end. `att`: attribution values, or null for a full record. */
+type FieldsWriter = (src: Record<string, unknown>, att: unknown[] | null, buf: Buffer, pos: number) => number;
+/** An upper bound of the encoded size: 11 bytes per varint with its union index, 3 per UTF-16 unit of strings. */
+type SizeBound = (src: Record<string, unknown>, att: unknown[] | null) => number;
+
+function interpretedWriter(ops: readonly FieldOp[]): { write: FieldsWriter; bound: SizeBound } {
+  const value = (op: FieldOp, src: Record<string, unknown>, att: unknown[] | null) => (att !== null && op.attribution >= 0 ? att[op.attribution] : src[op.name]);
+  return {
+    bound(src, att) {
+      let bound = 5;
+      for (const op of ops) {
+        const v = value(op, src, att);
+        bound += op.kind === 'string' && typeof v === 'string' ? 11 + 3 * v.length : 11;
+      }
+      return bound;
+    },
+    write(src, att, buf, pos) {
+      for (const op of ops) {
+        const v = value(op, src, att);
+        if (op.nullable) {
+          if (v === null || v === undefined) {
+            buf[pos++] = 0;
+            continue;
+          }
+          buf[pos++] = 2;
+        }
+        switch (op.kind) {
+          case 'int':
+            if (typeof v !== 'number' || (v | 0) !== v) throw invalid(op.name, v, 'int');
+            pos = writeLong(buf, pos, v);
+            break;
+          case 'long':
+            if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_LONG || v > MAX_LONG) throw invalid(op.name, v, 'long');
+            pos = writeLong(buf, pos, v);
+            break;
+          case 'string':
+            if (typeof v !== 'string') throw invalid(op.name, v, 'string');
+            pos = writeString(buf, pos, v);
+            break;
+        }
+      }
+      return pos;
+    },
+  };
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The same writer as straight-line generated code: one statement per field, constant property names
+ * and checks, no per-field dispatch. Only field names matching a plain identifier and integers reach
+ * the generated text.
+ */
+function generatedWriter(ops: readonly FieldOp[]): { write: FieldsWriter; bound: SizeBound } {
+  const read = (op: FieldOp) => (op.attribution >= 0 ? `(att !== null ? att[${op.attribution}] : src.${op.name})` : `src.${op.name}`);
+  const lines: string[] = [];
+  const strings: string[] = [];
+  ops.forEach((op) => {
+    if (!IDENTIFIER.test(op.name)) throw new Error(`flow schema field name ${JSON.stringify(op.name)} is not a plain identifier`);
+    const name = JSON.stringify(op.name);
+    lines.push(`v = ${read(op)};`);
+    let check: string;
+    let write: string;
+    if (op.kind === 'int') {
+      check = `if (typeof v !== 'number' || (v | 0) !== v) throw invalid(${name}, v, 'int');`;
+      write = 'pos = writeLong(buf, pos, v);';
+    } else if (op.kind === 'long') {
+      check = `if (typeof v !== 'number' || !Number.isInteger(v) || v < ${MIN_LONG} || v > ${MAX_LONG}) throw invalid(${name}, v, 'long');`;
+      write = 'pos = writeLong(buf, pos, v);';
+    } else {
+      check = `if (typeof v !== 'string') throw invalid(${name}, v, 'string');`;
+      write = 'pos = writeString(buf, pos, v);';
+      strings.push(`v = ${read(op)}; if (typeof v === 'string') n += 3 * v.length;`);
+    }
+    if (op.nullable) lines.push(`if (v === null || v === undefined) { buf[pos++] = 0; } else { buf[pos++] = 2; ${check} ${write} }`);
+    else lines.push(check, write);
+  });
+  const factory = new Function(
+    'writeLong',
+    'writeString',
+    'invalid',
+    `return {
+      write(src, att, buf, pos) { let v; ${lines.join('\n')} return pos; },
+      bound(src, att) { let v; let n = ${5 + 11 * ops.length}; ${strings.join('\n')} return n; },
+    };`,
+  ) as (l: typeof writeLong, s: typeof writeString, i: typeof invalid) => { write: FieldsWriter; bound: SizeBound };
+  return factory(writeLong, writeString, invalid);
+}
+
+export interface AvroFlowWriterOptions {
+  /** The schema written (default: the contract's Flow schema). */
+  schema?: object;
+  /** Generate straight-line code for the schema (default), or walk the field list. */
+  codegen?: boolean;
+}
+
 export class AvroFlowWriter {
   private readonly ops: FieldOp[];
   private readonly header: Buffer;
+  private readonly fields: { write: FieldsWriter; bound: SizeBound };
   private slab = Buffer.allocUnsafe(SLAB_BYTES);
   private pos = 0;
   private readonly attributionValues: unknown[] = [0, '', 0];
+  /** Whether the schema runs as generated code (false where the runtime forbids code generation). */
+  readonly codegen: boolean;
 
-  /** `schemaId`: the registry id of `schema` under the flows topic's subject. */
-  constructor(readonly schemaId: number, schema: object = AVRO_SCHEMAS.flows) {
-    this.ops = compileFlowFields(schema);
+  /** `schemaId`: the registry id of the schema under the flows topic's subject. */
+  constructor(
+    readonly schemaId: number,
+    options: AvroFlowWriterOptions = {},
+  ) {
+    this.ops = compileFlowFields(options.schema ?? AVRO_SCHEMAS.flows);
     for (const name of ATTRIBUTION_FIELDS) {
       if (!this.ops.some((op) => op.name === name)) throw new Error(`flow schema has no ${name} field`);
     }
     this.header = Buffer.alloc(5);
     this.header.writeUInt32BE(schemaId, 1);
+    let fields: { write: FieldsWriter; bound: SizeBound } | null = null;
+    if (options.codegen !== false) {
+      try {
+        fields = generatedWriter(this.ops);
+      } catch (err) {
+        if (!(err instanceof EvalError)) throw err;
+      }
+    }
+    this.codegen = fields !== null;
+    this.fields = fields ?? interpretedWriter(this.ops);
   }
 
   /** A decoded flow with its attribution, as a message value. Throws on a value the schema cannot carry. */
@@ -135,49 +247,16 @@ export class AvroFlowWriter {
   }
 
   private encode(source: Record<string, unknown>, attribution: unknown[] | null): Buffer {
-    const ops = this.ops;
-    // Upper bound of the encoded size: 10 bytes per varint and union index, 3 bytes per UTF-16 unit.
-    let bound = 5;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      const v = attribution !== null && op.attribution >= 0 ? attribution[op.attribution] : source[op.name];
-      bound += op.kind === 'string' && typeof v === 'string' ? 11 + 3 * v.length : 11;
-    }
+    const bound = this.fields.bound(source, attribution);
     if (this.pos + bound > this.slab.length) {
       this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bound));
       this.pos = 0;
     }
     const buf = this.slab;
     const start = this.pos;
-    let pos = start;
-    this.header.copy(buf, pos);
-    pos += 5;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      const v = attribution !== null && op.attribution >= 0 ? attribution[op.attribution] : source[op.name];
-      if (op.nullable) {
-        if (v === null || v === undefined) {
-          buf[pos++] = 0;
-          continue;
-        }
-        buf[pos++] = 2;
-      }
-      switch (op.kind) {
-        case 'int':
-          if (typeof v !== 'number' || (v | 0) !== v) throw invalid(op.name, v, 'int');
-          pos = writeLong(buf, pos, v);
-          break;
-        case 'long':
-          if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_LONG || v > MAX_LONG) throw invalid(op.name, v, 'long');
-          pos = writeLong(buf, pos, v);
-          break;
-        case 'string':
-          if (typeof v !== 'string') throw invalid(op.name, v, 'string');
-          pos = writeString(buf, pos, v);
-          break;
-      }
-    }
-    this.pos = pos;
-    return buf.subarray(start, pos);
+    this.header.copy(buf, start);
+    const end = this.fields.write(source, attribution, buf, start + 5);
+    this.pos = end;
+    return buf.subarray(start, end);
   }
 }

@@ -1,13 +1,14 @@
 /**
  * Wires the collector: exporter registrations (PostgreSQL), one decoder per transport, UDP and TCP
- * listeners, the Avro writer and the bounded publisher into `vigil.flows.v1`, and the admin server.
+ * listeners, the Avro writer and the bounded publisher into `vigil.flows.v1` (its produce requests
+ * built on a thread of their own), and the admin server.
  */
 import { AVRO_SCHEMAS, subjectFor, topicNames } from '@vigil/contracts';
 import type { ListenAddr } from '@vigil/config';
 import { createPool } from '@vigil/db';
 import { createFlowDecoder } from '@vigil/flow-decoder';
-import { AvroFlowWriter, FlowMessageBuilder, FlowPublisher, flowPartitioner } from '@vigil/flow-publisher';
-import { BatchingProducer, createKafka, createSchemaRegistry, registerSchema } from '@vigil/kafka';
+import { AvroFlowWriter, FlowMessageBuilder, FlowPublisher } from '@vigil/flow-publisher';
+import { createKafka, createSchemaRegistry, registerSchema } from '@vigil/kafka';
 import type { Logger } from '@vigil/logging';
 import { createMetrics, startAdminServer, type Registry } from '@vigil/service-runtime';
 import { canonicalSource } from './address-prefix';
@@ -15,6 +16,7 @@ import { createCollectorMetrics, exportDecoderStats } from './collector-metrics'
 import type { CollectorConfig } from './config';
 import { DatagramIntake } from './datagram-intake';
 import { ExporterRegistry } from './exporter-registry';
+import { KafkaWorker } from './kafka-worker';
 import { startTcpListener, type TcpListener } from './tcp-listener';
 import { startUdpListener, type UdpListener } from './udp-listener';
 
@@ -42,7 +44,6 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   const topic = topicNames(config.VIGIL_TOPIC_PREFIX).flows;
   const pool = createPool(config.DATABASE_URL, { max: 2, applicationName: 'vigil-collector' });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'vigil-collector', logger });
-  const producer = new BatchingProducer(kafka, { lingerMs: 0, producer: { createPartitioner: flowPartitioner } });
   const admin = kafka.admin();
   const cleanups: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
@@ -62,10 +63,17 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
     cleanups.push(async () => registrations.stop());
 
     const schemaId = await registerSchema(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), subjectFor(topic), AVRO_SCHEMAS.flows);
-    await producer.connect();
-    cleanups.push(() => producer.disconnect());
     await admin.connect();
     cleanups.push(() => admin.disconnect());
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    const partitions = metadata?.partitions.length ?? 0;
+    if (partitions === 0) throw new Error(`topic ${topic} has no partitions (create the topics first: vigil up does)`);
+    const producer = await KafkaWorker.start(
+      { brokers: config.KAFKA_BROKERS, clientId: 'vigil-collector', service: 'collector', logLevel: config.VIGIL_LOG_LEVEL },
+      config.VIGIL_COLLECTOR_KAFKA_THREADS,
+      partitions,
+    );
+    cleanups.push(() => producer.close());
 
     const queue = new FlowPublisher({
       producer,

@@ -34,6 +34,8 @@ export const collectorConfigShape = {
   VIGIL_COLLECTOR_EXPORTER_REFRESH: durationMs('2s').refine((ms) => ms >= 100 && ms <= 5000, 'expected 100ms to 5s'),
   /** Flow records per Kafka produce request at most. */
   VIGIL_COLLECTOR_BATCH_FLOWS: positiveInt(5_000, 1, 100_000),
+  /** Threads building Kafka produce requests (each owns a share of the topic's partitions). */
+  VIGIL_COLLECTOR_KAFKA_THREADS: positiveInt(2, 1, 16),
   /** Flow records waiting for Kafka at most; beyond it UDP flows are dropped (counted) and TCP reads pause. */
   VIGIL_COLLECTOR_QUEUE_FLOWS: positiveInt(250_000, 1_000, 10_000_000),
   KAFKA_BROKERS: csv('127.0.0.1:9092').refine((list) => list.length > 0, 'expected host:port[,host:port…]'),

@@ -63,6 +63,7 @@ export async function startTestCollector(overrides: Partial<CollectorConfig> = {
     VIGIL_COLLECTOR_TEMPLATE_TTL: 90 * 60_000,
     VIGIL_COLLECTOR_EXPORTER_REFRESH: 500,
     VIGIL_COLLECTOR_BATCH_FLOWS: 5_000,
+    VIGIL_COLLECTOR_KAFKA_THREADS: 2,
     VIGIL_COLLECTOR_QUEUE_FLOWS: 250_000,
     KAFKA_BROKERS: env.kafkaBrokers,
     SCHEMA_REGISTRY_URL: env.schemaRegistryUrl,

@@ -358,9 +358,13 @@ export async function pendingAlertEvents(db: Queryable, limit = 500): Promise<Pe
   return rows;
 }
 
-/** Recorded before a publish is tried: after a crash, such rows are checked against the topic first. */
+/**
+ * Recorded before a publish is tried: after a crash, such rows are checked against the topic first,
+ * from the first attempt on (a later attempt never moves the time forward, so an early send that did
+ * reach the topic is still found).
+ */
 export async function markAlertEventsAttempted(db: Queryable, ids: readonly string[]): Promise<void> {
-  if (ids.length > 0) await db.query('update alert_events set attempted_at = now() where id = any($1::text[])', [ids]);
+  if (ids.length > 0) await db.query('update alert_events set attempted_at = coalesce(attempted_at, now()) where id = any($1::text[])', [ids]);
 }
 
 export async function markAlertEventsPublished(db: Queryable, ids: readonly string[]): Promise<void> {

@@ -224,6 +224,17 @@ export async function createHarness(label = 'rules'): Promise<Harness> {
       for (const r of running) await r.stop().catch(() => undefined);
       await producer.disconnect();
       await pool.end();
+      // Leave the shared broker as it was: every topic of this prefix (inputs, alerts, re-partition).
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const topics = (await admin.listTopics()).filter((t) => t.startsWith(topicPrefix));
+        if (topics.length > 0) await admin.deleteTopics({ topics });
+      } catch {
+        // best effort
+      } finally {
+        await admin.disconnect();
+      }
     },
   };
 }

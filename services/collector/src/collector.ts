@@ -172,7 +172,19 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       tcp: tcp.map((l) => l.address),
       adminPort,
       stop() {
-        stopping ??= cleanup();
+        stopping ??= (async () => {
+          await cleanup();
+          const total = async (c: { get(): Promise<{ values: { value: number }[] }> }) => (await c.get()).values.reduce((n, v) => n + v.value, 0);
+          logger.info(
+            {
+              datagrams: await total(metrics.datagrams),
+              flows_decoded: await total(metrics.flows),
+              flows_published: await total(metrics.flowsPublished),
+              flows_dropped: await total(metrics.flowsDropped),
+            },
+            'collector drained: every decoded flow was published or counted as dropped',
+          );
+        })();
         return stopping;
       },
     };

@@ -52,9 +52,23 @@ export interface RecordedAttempts {
  * counter, so redeliveries and restarts continue the sequence), the messages' new state, and each
  * endpoint's failure run — which disables an endpoint answering 410, or one whose failures have
  * gone on unbroken for `disableAfterMs`. Records of one endpoint must be in the order they finished.
+ * `last_success_at` is kept to the minute.
  */
 export async function recordAttempts(db: Queryable, records: readonly AttemptRecord[], options: { disableAfterMs: number }): Promise<RecordedAttempts> {
   if (records.length === 0) return { attempts: new Map(), disabled: [] };
+  // One statement, so it can simply run again when concurrent batches touching the same endpoints
+  // deadlock on their rows.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await recordOnce(db, records, options);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw err;
+    }
+  }
+}
+
+async function recordOnce(db: Queryable, records: readonly AttemptRecord[], options: { disableAfterMs: number }): Promise<RecordedAttempts> {
   const endpoints = new Map<string, { webhook_id: string; reset: boolean; failures: number; first_failure_at: string | null; last_failure_at: string | null; last_success_at: string | null; gone: boolean }>();
   for (const r of records) {
     let e = endpoints.get(r.webhookId);
@@ -126,6 +140,9 @@ export async function recordAttempts(db: Queryable, records: readonly AttemptRec
          disabled_at = case when ${DISABLE} then now() else wh.disabled_at end,
          updated_at = case when ${DISABLE} then now() else wh.updated_at end
        from e where wh.id = e.webhook_id
+         -- A healthy endpoint's row is written at most once a minute (last_success_at), not per delivery.
+         and (e.failures > 0 or wh.failure_count > 0 or wh.first_failure_at is not null
+              or wh.last_success_at is null or wh.last_success_at < now() - interval '1 minute')
        returning wh.id, wh.status, wh.disabled_reason, wh.disabled_at
      )
      select 'attempt' as kind, message_id as id, attempt, null as reason from a

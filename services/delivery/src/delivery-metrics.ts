@@ -45,7 +45,7 @@ export function createDeliveryMetrics(registry: Registry) {
     }),
     endToEndSeconds: new Histogram({
       name: 'vigil_delivery_end_to_end_seconds',
-      help: 'From the alert event written to the topic to its first successful delivery (first attempt successes only)',
+      help: 'From the message created (alert fanned out) to its delivery, for messages delivered on their first attempt',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),

@@ -39,7 +39,7 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
   const prefix = config.VIGIL_TOPIC_PREFIX;
   const metrics = createMetrics('delivery');
   const m = createDeliveryMetrics(metrics);
-  const pool = createPool(config.DATABASE_URL, { max: 12, applicationName: 'vigil-delivery' });
+  const pool = createPool(config.DATABASE_URL, { max: 16, applicationName: 'vigil-delivery' });
   const redis = redisConnection(config.REDIS_URL);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'vigil-delivery', logger });
   const registry = createSchemaRegistry(config.SCHEMA_REGISTRY_URL);
@@ -56,6 +56,7 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
   let admin: ReturnType<typeof kafka.admin> | null = null;
   const gate = new EndpointGate({
     perEndpoint,
+    waitingBudget: Math.max(1, Math.floor(concurrency / 2)),
     unhealthyBudget: Math.max(1, Math.floor(concurrency * config.VIGIL_WEBHOOK_UNHEALTHY_SHARE)),
     slowAfterMs: config.VIGIL_WEBHOOK_SLOW_AFTER,
     deferMaxMs: config.VIGIL_WEBHOOK_DEFER_MAX,
@@ -87,10 +88,13 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
     queue = createDeliveryQueue(redis, config.VIGIL_DELIVERY_QUEUE_PREFIX);
     agents = createWebhookAgents(policy, { maxSockets: concurrency, maxFreeSockets: perEndpoint });
 
-    const loader = new RoundTripBatcher<string, DeliverableMessage | null>(async (ids) => {
-      const rows = new Map((await loadDeliverableMessages(pool, ids)).map((row) => [row.id, row]));
-      return ids.map((id) => rows.get(id) ?? null);
-    });
+    const loader = new RoundTripBatcher<string, DeliverableMessage | null>(
+      async (ids) => {
+        const rows = new Map((await loadDeliverableMessages(pool, ids)).map((row) => [row.id, row]));
+        return ids.map((id) => rows.get(id) ?? null);
+      },
+      { maxInFlight: 4 },
+    );
     const recorder = new RoundTripBatcher<AttemptRecord, number | undefined>(async (records) => {
       const result = await recordAttempts(pool, records, { disableAfterMs: config.VIGIL_WEBHOOK_DISABLE_AFTER });
       for (const disabled of result.disabled) {
@@ -98,7 +102,7 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
         logger.warn({ webhook_id: disabled.webhookId, reason: disabled.reason }, 'webhook endpoint disabled');
       }
       return records.map((r) => result.attempts.get(r.messageId));
-    });
+    }, { maxInFlight: 4 });
 
     worker = startDeliveryWorker({
       connection: redis,

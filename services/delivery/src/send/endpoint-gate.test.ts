@@ -33,7 +33,7 @@ async function deferred(admission: Admission | Promise<Admission>) {
 }
 
 test('a healthy endpoint gets its slots, then a short wait, then deferral; endpoints do not share slots', async () => {
-  const { g } = gate();
+  const { g } = gate({ waitingBudget: 2 });
   const a1 = await admitted(g.admit('a'));
   await admitted(g.admit('a'));
   await admitted(g.admit('b'));

@@ -3,9 +3,10 @@
  * rate limiter is per queue, so it cannot slow one endpoint alone). Before a job may use a worker
  * slot for its request, the gate decides from what this process has seen of the endpoint:
  *
- * - healthy (last attempt succeeded or nothing known): up to `perEndpoint` requests in flight; a
- *   few more jobs (as many again) may wait here briefly (`waitMs`) for a slot, so a busy healthy
- *   endpoint keeps its connections full without re-queueing;
+ * - healthy (last attempt succeeded or nothing known): up to `perEndpoint` requests in flight;
+ *   more of its jobs may wait here briefly (`waitMs`) for a slot, so a busy healthy endpoint keeps
+ *   its connections full without re-queueing — all waiting jobs together at most
+ *   `waitingBudget` worker slots, so the others always have room;
  * - in trouble — its last attempt timed out, could not connect or got a 5xx/429, or a request to it
  *   has been in flight longer than `slowAfterMs`: one request at a time (a probe), and all probes
  *   together at most `unhealthyBudget` slots;
@@ -49,6 +50,8 @@ export interface EndpointGateOptions {
   slowAfterMs: number;
   /** Longest a job waits here for a slot of a busy healthy endpoint. Default 250 ms. */
   waitMs?: number;
+  /** Jobs of all endpoints together that may wait here for a slot. Default `perEndpoint`. */
+  waitingBudget?: number;
   /** Shortest deferral of a job of an endpoint in trouble. Default 1 s. */
   deferBaseMs?: number;
   deferMaxMs: number;
@@ -72,6 +75,7 @@ interface EndpointState {
 export class EndpointGate {
   private readonly states = new Map<string, EndpointState>();
   private probesInFlight = 0;
+  private waiting = 0;
   private closed = false;
   private readonly waitMs: number;
   private readonly deferBaseMs: number;
@@ -100,15 +104,18 @@ export class EndpointGate {
       return this.defer('endpoint_unhealthy', deferMs, state.started.length > 0);
     }
     if (state.started.length < this.o.perEndpoint && state.waiters.length === 0) return this.take(endpointId, state, false);
-    if (state.waiters.length >= this.o.perEndpoint) return this.defer('endpoint_busy', this.busyDelay());
+    if (this.waiting >= (this.o.waitingBudget ?? this.o.perEndpoint)) return this.defer('endpoint_busy', this.busyDelay());
+    this.waiting += 1;
     return new Promise<Admission>((resolve) => {
       const timer = setTimeout(() => {
         const index = state.waiters.indexOf(wake);
         if (index >= 0) state.waiters.splice(index, 1);
+        this.waiting -= 1;
         resolve(this.defer('endpoint_busy', this.busyDelay()));
       }, this.waitMs);
       const wake = (admission: Admission) => {
         clearTimeout(timer);
+        this.waiting -= 1;
         resolve(admission);
       };
       state.waiters.push(wake);

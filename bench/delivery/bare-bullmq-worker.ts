@@ -1,0 +1,28 @@
+/**
+ * The baseline of bench/delivery/end-to-end.ts: BullMQ on its own, in its own process — a worker
+ * with a no-op processor, the same concurrency and connection settings as delivery's worker, on
+ * the same Redis. Prints one JSON line when it has completed `count` jobs: the time of the last
+ * completion (Date.now()).
+ *
+ * Run by end-to-end.ts: node --import tsx bench/delivery/bare-bullmq-worker.ts <redisUrl> <prefix> <queue> <concurrency> <count>
+ */
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+
+const [redisUrl, prefix, queueName, concurrencyText, countText] = process.argv.slice(2) as [string, string, string, string, string];
+const count = Number(countText);
+let done = 0;
+const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+const worker = new Worker(queueName, async () => 'ok', { connection, prefix, concurrency: Number(concurrencyText), drainDelay: 1 });
+worker.on('completed', () => {
+  done += 1;
+  if (done === count) {
+    process.stdout.write(`${JSON.stringify({ lastCompletedAt: Date.now() })}\n`);
+    void worker.close().then(() => {
+      connection.disconnect();
+      process.exit(0);
+    });
+  }
+});
+await worker.waitUntilReady();
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

@@ -44,6 +44,9 @@ export async function runSchemathesis(o: { base: string; token: string; maxExamp
     `Authorization: Bearer ${o.token}`,
     '--checks',
     FUZZ_CHECKS,
+    // Revoking the token making the requests would end the run's authentication.
+    '--exclude-operation-id',
+    'revokeCurrentToken',
     '--phases',
     'examples,coverage,fuzzing',
     '--max-examples',

@@ -32,6 +32,8 @@ export interface ApiAppOptions {
   delivery: Pick<WebhookControl, 'redeliver' | 'sendTest'>;
   /** Longest a rule backtest may run. */
   backtestTimeoutMs: number;
+  /** How long top-talker and protocol answers are reused (0: never). */
+  rollupCacheTtlMs: number;
 }
 
 /** What resource handlers share: the database and the few services that outlive a request. */
@@ -45,6 +47,7 @@ export interface ApiServices {
   ingestBaseUrl: URL;
   delivery: Pick<WebhookControl, 'redeliver' | 'sendTest'>;
   backtestTimeoutMs: number;
+  rollupCacheTtlMs: number;
 }
 
 const ADMIN_PATHS = ['/healthz', '/readyz', '/metrics'];
@@ -63,6 +66,7 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
     ingestBaseUrl: o.ingestBaseUrl,
     delivery: o.delivery,
     backtestTimeoutMs: o.backtestTimeoutMs,
+    rollupCacheTtlMs: o.rollupCacheTtlMs,
   };
 
   const app: FastifyInstance = Fastify({

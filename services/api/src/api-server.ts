@@ -50,6 +50,7 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
     ingestBaseUrl: ingestBaseUrl(config),
     delivery,
     backtestTimeoutMs: config.VIGIL_API_BACKTEST_TIMEOUT,
+    rollupCacheTtlMs: config.VIGIL_API_ROLLUP_CACHE_TTL,
   });
   try {
     await app.listen({ host: config.VIGIL_API_ADDR.host, port: config.VIGIL_API_ADDR.port });

@@ -2,6 +2,7 @@ import type { ApiServices } from '../../api-app';
 import { cursorPage, cursorPosition } from '../../http/pagination';
 import { defineRoute, type AnyRoute } from '../../http/routes';
 import { checkTimeRange, scopeProjects } from '../list-filters';
+import { RollupCache } from './rollup-cache';
 import { flowPosition, minuteWindow, PROTOCOL_NAMES, queryFlows, queryProtocols, queryTopTalkers, toFlow } from './flow-query';
 import { flowSchema, listFlowsQuery, protocolsQuery, protocolsSchema, topTalkersQuery, topTalkersSchema } from './flow-schemas';
 
@@ -17,6 +18,11 @@ function rollupWindow(q: { since?: Date; until?: Date; window?: number }) {
 
 /** Flow records (`event:read`): filtered cursor pages, and top talkers and protocols from the one-minute rollups. */
 export function flowRoutes(s: ApiServices): AnyRoute[] {
+  const onLookup = (result: 'hit' | 'miss') => s.metrics.rollupCache.inc({ result });
+  const talkersCache = new RollupCache<Awaited<ReturnType<typeof queryTopTalkers>>>(s.rollupCacheTtlMs, 1000, onLookup);
+  const protocolsCache = new RollupCache<Awaited<ReturnType<typeof queryProtocols>>>(s.rollupCacheTtlMs, 1000, onLookup);
+  const keyOf = (projects: number[], w: { since: Date; until: Date }, ...rest: unknown[]) =>
+    JSON.stringify([projects, w.since.getTime(), w.until.getTime(), ...rest]);
   return [
     defineRoute({
       method: 'GET',
@@ -52,7 +58,9 @@ export function flowRoutes(s: ApiServices): AnyRoute[] {
       handler: async ({ principal, query }) => {
         const window = rollupWindow(query);
         const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
-        const talkers = await queryTopTalkers(s.pool, projects, window, query.by, query.metric, query.limit);
+        const talkers = await talkersCache.get(keyOf(projects, window, query.by, query.metric, query.limit), () =>
+          queryTopTalkers(s.pool, projects, window, query.by, query.metric, query.limit),
+        );
         return { by: query.by, metric: query.metric, since: window.since.toISOString(), until: window.until.toISOString(), talkers };
       },
     }),
@@ -70,7 +78,7 @@ export function flowRoutes(s: ApiServices): AnyRoute[] {
       handler: async ({ principal, query }) => {
         const window = rollupWindow(query);
         const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
-        const rows = await queryProtocols(s.pool, projects, window, query.metric);
+        const rows = await protocolsCache.get(keyOf(projects, window, query.metric), () => queryProtocols(s.pool, projects, window, query.metric));
         const total = rows.reduce((sum, r) => sum + r[query.metric], 0);
         return {
           metric: query.metric,

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { createPool } from '@vigil/db';
+import { AvroFlowWriter, FlowBodyDecoder, FlowMessageBuilder } from '@vigil/flow-publisher';
 import { BatchingProducer, createCodecs, createKafka, createSchemaRegistry, ensureTopics } from '@vigil/kafka';
 import type { Logger } from '@vigil/logging';
 import { adminRoutes, createMetrics, type Registry } from '@vigil/service-runtime';
@@ -8,6 +9,7 @@ import { KeyCache, projectKeyLookup } from './auth/key-cache';
 import type { IngestConfig } from './config';
 import type { IngestEndpoint } from './endpoints/endpoint';
 import { envelopeEndpoint } from './endpoints/envelope';
+import { flowsEndpoint } from './endpoints/flows';
 import { nativeEventsEndpoint } from './endpoints/native-events';
 import { storeEndpoint } from './endpoints/store';
 import { EventLog } from './event-log/event-log';
@@ -91,10 +93,13 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     const maxEnvelope = config.VIGIL_INGEST_MAX_ENVELOPE_SIZE;
     // A value holds the raw event plus its normalized fields: at most about twice the event bound.
     sizeAvroScratchBuffer(2 * maxEvent + 64 * 1024);
+    const flowBodies = new FlowBodyDecoder(new FlowMessageBuilder(new AvroFlowWriter(codecs.flows.schemaId)));
+    cleanups.push(async () => flowBodies.close());
     const endpoints: IngestEndpoint[] = [
       envelopeEndpoint({ codec: codecs.events, maxEnvelopeBytes: maxEnvelope, maxEventBytes: maxEvent, metrics }) as IngestEndpoint,
       storeEndpoint({ codec: codecs.events, maxEventBytes: maxEvent }) as IngestEndpoint,
       nativeEventsEndpoint({ codec: codecs.events, maxBodyBytes: maxEnvelope, maxEventBytes: maxEvent }) as IngestEndpoint,
+      flowsEndpoint({ bodies: flowBodies, topic: codecs.flows.topic, maxBodyBytes: maxEnvelope }) as IngestEndpoint,
     ];
     const handler = new IngestRequestHandler({
       authorizer: new Authorizer(keys),

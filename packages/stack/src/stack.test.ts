@@ -35,8 +35,10 @@ async function config(): Promise<StackConfig> {
 
 const pidsOf = (names: string[]) => names.map((n) => Number(readFileSync(join(dataDir, 'run', `${n}.pid`), 'utf8')));
 
-test('start, reuse, stop, start again: data and schema ids survive, nothing is left running', async () => {
+test('start, reuse, stop, start again: data and schema ids survive, nothing is left running', async (t) => {
   const cfg = await config();
+  // Whatever happens, leave nothing running.
+  t.after(() => stopStack(cfg));
   const first = await startStack(cfg);
   assert.deepEqual([...first.started].sort(), ['kafka', 'postgres', 'redis', 'registry']);
   const status = await stackStatus(cfg);
@@ -70,7 +72,9 @@ test('start, reuse, stop, start again: data and schema ids survive, nothing is l
   const t0 = Date.now();
   const second = await startStack(cfg);
   const restartMs = Date.now() - t0;
-  assert.ok(restartMs < 30_000, `restart took ${restartMs} ms`);
+  // A restart takes about 10 s on an idle machine; here it shares two cores with the rest of the suite, so
+  // the bound is loose: it still catches a restart that re-downloads, re-formats or waits on a timeout.
+  assert.ok(restartMs < 60_000, `restart took ${restartMs} ms`);
   process.stderr.write(`# stack restart took ${restartMs} ms\n`);
 
   assert.equal(await registerSchema(createSchemaRegistry(second.endpoints.schemaRegistryUrl), 'restart-check-value', AVRO_SCHEMAS.flows), schemaId);
@@ -94,7 +98,8 @@ test('a dependency that cannot start fails with the tail of its log', async () =
   const squatter = createServer((s) => s.end('not redis\r\n'));
   const port: number = await new Promise((r) => squatter.listen(0, '127.0.0.1', () => r((squatter.address() as { port: number }).port)));
   try {
-    const redis = redisComponent({ dataDir, port });
+    const ownDir = mkdtempSync(join(tmpdir(), 'vigil-redis-'));
+    const redis = redisComponent({ dataDir: ownDir, port });
     await assert.rejects(redis.start(), (err: Error) => {
       assert.match(err.message, /redis exited during start-up\. Last lines of .*redis\.log/);
       assert.match(err.message, /(Address already in use|bind)/i);

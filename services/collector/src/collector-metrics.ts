@@ -26,6 +26,8 @@ export const COLLECTOR_FLOW_DROPS = {
 export interface CollectorGaugeSources {
   exporterRegistrations(): number;
   pendingFlows(): number;
+  /** Per UDP listener (`host:port`): datagrams the kernel dropped for a full receive buffer; null when unknown. */
+  kernelDrops(): Array<[listener: string, drops: number | null]>;
 }
 
 export function createCollectorMetrics(registry: Registry, sources: CollectorGaugeSources) {
@@ -102,6 +104,15 @@ export function createCollectorMetrics(registry: Registry, sources: CollectorGau
       },
     }),
     exporterReloadErrors: new Counter({ name: 'vigil_collector_exporter_reload_errors_total', help: 'Failed re-reads of the exporters table', registers }),
+    udpKernelDrops: new Gauge({
+      name: 'vigil_collector_udp_kernel_drops',
+      help: 'Datagrams the kernel dropped because a listener receive buffer was full (Linux /proc/net/udp drops; monotonic while the socket lives)',
+      labelNames: ['listener'],
+      registers,
+      collect() {
+        for (const [listener, drops] of sources.kernelDrops()) if (drops !== null) this.set({ listener }, drops);
+      },
+    }),
     udpReceiveBuffer: new Gauge({
       name: 'vigil_collector_udp_receive_buffer_bytes',
       help: 'Socket receive buffer the kernel granted to each UDP listener',

@@ -5,7 +5,9 @@
  * registration takes effect within seconds.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners } from 'kafkajs';
@@ -127,6 +129,38 @@ describe('collector', () => {
     const got = await c.waitForFlows(tshark.flows.length, (f) => f.record.exporter === '127.0.0.6');
     // The /29 for any domain is less specific in domain than a /32 naming another domain: it applies.
     assert.ok(got.every((f) => f.record.project_id === other));
+  });
+
+  it('accounts for every datagram: read by the collector, or dropped by the kernel and counted', async () => {
+    const project = await c.project('overflow');
+    await c.register(project, '127.0.0.30/32');
+    const datagram = fixture('softflowd-ipfix').datagrams[1]!;
+    const before = await c.metric('vigil_collector_datagrams_received_total', { transport: 'udp' });
+    const dropsBefore = await c.metric('vigil_collector_udp_kernel_drops');
+    // Twice what the granted buffer could hold even without per-datagram overhead.
+    const granted = await c.metric('vigil_collector_udp_receive_buffer_bytes');
+    const sent = Math.max(4000, Math.ceil((2 * granted) / datagram.length));
+    // Another process sends while this one (the collector's event loop) is busy: the socket buffer overflows.
+    const sender = promisify(execFile)('python3', [
+      '-c',
+      `import socket,sys\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('127.0.0.30', 0))\nd=bytes.fromhex(sys.argv[1])\nfor i in range(${sent}): s.sendto(d, ('127.0.0.1', ${c.udpPort}))`,
+      datagram.toString('hex'),
+    ]);
+    const busyUntil = Date.now() + 1500;
+    while (Date.now() < busyUntil) {
+      // The event loop does not run: nothing is read from the socket.
+    }
+    await sender;
+    let received = 0;
+    let drops = 0;
+    for (let i = 0; i < 50; i++) {
+      await sleep(100);
+      received = (await c.metric('vigil_collector_datagrams_received_total', { transport: 'udp' })) - before;
+      drops = (await c.metric('vigil_collector_udp_kernel_drops')) - dropsBefore;
+      if (received + drops >= sent) break;
+    }
+    assert.ok(drops > 0, 'the kernel dropped datagrams while the collector was busy');
+    assert.equal(received + drops, sent, `${received} read + ${drops} dropped by the kernel`);
   });
 
   it('answers health, readiness and metrics on the admin port', async () => {

@@ -17,6 +17,7 @@ import type { CollectorConfig } from './config';
 import { DatagramIntake } from './datagram-intake';
 import { ExporterRegistry } from './exporter-registry';
 import { KafkaWorker } from './kafka-worker';
+import { kernelUdpDrops } from './kernel-drops';
 import { startTcpListener, type TcpListener } from './tcp-listener';
 import { startUdpListener, type UdpListener } from './udp-listener';
 
@@ -37,9 +38,11 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
   // Filled in below; read only when /metrics is scraped.
   let exporters: ExporterRegistry | null = null;
   let publisher: FlowPublisher | null = null;
+  const udp: UdpListener[] = [];
   const metrics = createCollectorMetrics(registry, {
     exporterRegistrations: () => exporters?.size ?? 0,
     pendingFlows: () => publisher?.pending ?? 0,
+    kernelDrops: () => udp.map((l) => [`${l.address.host}:${l.address.port}`, kernelUdpDrops(l.address.port)]),
   });
   const topic = topicNames(config.VIGIL_TOPIC_PREFIX).flows;
   const pool = createPool(config.DATABASE_URL, { max: 2, applicationName: 'vigil-collector' });
@@ -112,7 +115,6 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       new DatagramIntake({ transport, decoder: decoders[transport], exporters: registrations, messages, publisher: queue, metrics, logger });
 
     const udpIntake = intake('udp');
-    const udp: UdpListener[] = [];
     for (const addr of config.VIGIL_COLLECTOR_UDP) {
       const listener = await startUdpListener(addr, {
         receiveBufferBytes: config.VIGIL_COLLECTOR_UDP_RECEIVE_BUFFER,

@@ -10,7 +10,7 @@ const doc = readFileSync(new URL('../../../docs/flows.md', import.meta.url), 'ut
 
 test('docs/flows.md documents every collector metric, drop reason and variable', async () => {
   const registry = createMetrics('docs');
-  createCollectorMetrics(registry, { exporterRegistrations: () => 0, pendingFlows: () => 0 });
+  createCollectorMetrics(registry, { exporterRegistrations: () => 0, pendingFlows: () => 0, kernelDrops: () => [['127.0.0.1:1', 0]] });
   exportDecoderStats(registry, { udp: createFlowDecoder(), tcp: createFlowDecoder() });
   const names = (await registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('vigil_'));
   assert.ok(names.length >= 25);

@@ -136,6 +136,8 @@ test('export: NDJSON of every matching event, newest first, across batches, with
   const res = await h.get('/v1/events/export', { token });
   assertOk(res);
   assert.match(res.headers.get('content-type') ?? '', /application\/x-ndjson/);
+  assert.equal(res.headers.get('transfer-encoding'), 'chunked', 'streamed, not buffered');
+  assert.equal(res.headers.get('content-length'), null);
   const lines = res.text.trimEnd().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, 2500);
   assert.deepEqual(lines.map((e) => e.id), [...ids].reverse());

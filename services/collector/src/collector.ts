@@ -33,7 +33,15 @@ export interface RunningCollector {
   stop(): Promise<void>;
 }
 
-export async function startCollector(config: CollectorConfig, logger: Logger): Promise<RunningCollector> {
+export interface CollectorHooks {
+  /**
+   * A part the collector cannot run without died (a Kafka producer thread). main.ts exits so the
+   * supervisor restarts the process; by default it is only logged.
+   */
+  onFatal?(err: Error): void;
+}
+
+export async function startCollector(config: CollectorConfig, logger: Logger, hooks: CollectorHooks = {}): Promise<RunningCollector> {
   const registry = createMetrics('collector');
   // Filled in below; read only when /metrics is scraped.
   let exporters: ExporterRegistry | null = null;
@@ -75,6 +83,10 @@ export async function startCollector(config: CollectorConfig, logger: Logger): P
       { brokers: config.KAFKA_BROKERS, clientId: 'vigil-collector', service: 'collector', logLevel: config.VIGIL_LOG_LEVEL },
       config.VIGIL_COLLECTOR_KAFKA_THREADS,
       partitions,
+      (err) => {
+        logger.fatal({ err }, 'a Kafka producer thread died; flows can no longer be published');
+        hooks.onFatal?.(err);
+      },
     );
     cleanups.push(() => producer.close());
 

@@ -51,8 +51,14 @@ class KafkaThread {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   private closed: ((error?: string) => void) | null = null;
+  private closing = false;
+  /** Set once the thread died: every send fails at once instead of waiting for an answer that cannot come. */
+  private dead: Error | null = null;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    onDeath: (err: Error) => void,
+  ) {
     worker.on('message', (m: ToMain) => {
       if (m.type === 'ack') {
         const w = this.waiting.get(m.id);
@@ -61,14 +67,20 @@ class KafkaThread {
         else w?.reject(new Error(m.error));
       } else if (m.type === 'closed') this.closed?.(m.error);
     });
-    worker.on('error', (err) => {
+    const die = (err: Error) => {
+      if (this.dead !== null) return;
+      this.dead = err;
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
-    });
+      this.closed?.(err.message);
+      if (!this.closing) onDeath(err);
+    };
+    worker.on('error', die);
+    worker.on('exit', (code) => die(new Error(`the Kafka producer thread exited with code ${code}`)));
   }
 
   /** Starts the thread and connects its producer; rejects if Kafka cannot be reached. */
-  static async start(data: KafkaWorkerData): Promise<KafkaThread> {
+  static async start(data: KafkaWorkerData, onDeath: (err: Error) => void): Promise<KafkaThread> {
     const worker = new Worker(new URL('./kafka-worker-boot.mjs', import.meta.url), { workerData: data });
     const ready = await new Promise<ToMain>((resolve, reject) => {
       worker.once('message', resolve);
@@ -78,10 +90,11 @@ class KafkaThread {
       await worker.terminate();
       throw new Error(`the Kafka producer could not connect: ${ready.type === 'ready' ? ready.error : 'unexpected message'}`);
     }
-    return new KafkaThread(worker);
+    return new KafkaThread(worker, onDeath);
   }
 
   send(topic: string, messages: Message[]): Promise<void> {
+    if (this.dead !== null) return Promise.reject(this.dead);
     const id = this.nextId++;
     const buffer = frame(messages);
     return new Promise((resolve, reject) => {
@@ -93,6 +106,8 @@ class KafkaThread {
 
   /** Flushes and disconnects the producer, then ends the thread. */
   async close(): Promise<void> {
+    this.closing = true;
+    if (this.dead !== null) return;
     const done = new Promise<string | undefined>((resolve) => (this.closed = resolve));
     this.worker.postMessage({ type: 'close' } satisfies ToWorker);
     const error = await Promise.race([done, new Promise<string>((resolve) => setTimeout(() => resolve('no answer within 20 s'), 20_000).unref())]);
@@ -107,9 +122,12 @@ export class KafkaWorker implements MessageSink {
     private readonly partitions: number,
   ) {}
 
-  /** Starts `threads` producer threads for a topic of `partitions` partitions. */
-  static async start(data: KafkaWorkerData, threads: number, partitions: number): Promise<KafkaWorker> {
-    const started = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(threads, partitions)) }, () => KafkaThread.start(data)));
+  /**
+   * Starts `threads` producer threads for a topic of `partitions` partitions. `onDeath` is told when a
+   * thread dies unexpectedly (its sends then fail at once, counted as Kafka errors).
+   */
+  static async start(data: KafkaWorkerData, threads: number, partitions: number, onDeath: (err: Error) => void): Promise<KafkaWorker> {
+    const started = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(threads, partitions)) }, () => KafkaThread.start(data, onDeath)));
     const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {

@@ -10,5 +10,12 @@ await runService({
   name: 'collector',
   logger,
   stopTimeoutMs: 30_000,
-  start: async () => startCollector(loadConfig(collectorConfigShape, process.env), logger),
+  start: async () =>
+    startCollector(loadConfig(collectorConfigShape, process.env), logger, {
+      // Without a producer thread nothing reaches Kafka: exit so the supervisor starts a fresh process.
+      onFatal: () => {
+        logger.flush?.();
+        process.exit(1);
+      },
+    }),
 });

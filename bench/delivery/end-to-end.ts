@@ -54,7 +54,7 @@ const latencies = (receiver: Receiver, from: number) =>
   receiver.requests.slice(from).map((r) => r.receivedAt - Date.parse((JSON.parse(r.body) as { timestamp: string }).timestamp));
 
 /** BullMQ alone: addBulk in chunks of 500, a no-op worker in its own process. */
-async function bareBullmq(jobs: number): Promise<number> {
+async function bareBullmq(jobs: number): Promise<{ perSecond: number; cpuMsPerJob: number }> {
   const env = testEnv();
   const prefix = `vigil-bench-${randomBytes(4).toString('hex')}`;
   const worker = spawn(
@@ -76,11 +76,12 @@ async function bareBullmq(jobs: number): Promise<number> {
       })),
     );
   }
-  const { lastCompletedAt } = JSON.parse(String((await lines.next()).value)) as { lastCompletedAt: number };
+  const { lastCompletedAt, cpuMs } = JSON.parse(String((await lines.next()).value)) as { lastCompletedAt: number; cpuMs: number };
+  const cpuMsPerJob = cpuMs / jobs;
   await queue.obliterate({ force: true });
   await queue.close();
   redis.disconnect();
-  return jobs / ((lastCompletedAt - t0) / 1000);
+  return { perSecond: jobs / ((lastCompletedAt - t0) / 1000), cpuMsPerJob };
 }
 
 async function withDelivery<T>(harness: Harness, run: (p: DeliveryProcess) => Promise<T>): Promise<T> {
@@ -134,8 +135,9 @@ const receiver = await startReceiver({ secrets: () => [], reply: () => ({ status
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 console.log(`# webhook delivery, ${DELIVERIES} deliveries per throughput run, concurrency ${CONCURRENCY}, 10 per endpoint`);
-const bare = await bareBullmq(DELIVERIES);
-console.log(`baseline: bare BullMQ (addBulk + no-op worker)      ${fmt(bare).padStart(8)} jobs/s`);
+const baseline = await bareBullmq(DELIVERIES);
+const bare = baseline.perSecond;
+console.log(`baseline: bare BullMQ (addBulk + no-op worker)      ${fmt(bare).padStart(8)} jobs/s        100%                   ${baseline.cpuMsPerJob.toFixed(2)} ms CPU per job (worker process)`);
 for (const endpoints of [1, 10, 100]) {
   const r = await throughput(endpoints, receiver);
   console.log(

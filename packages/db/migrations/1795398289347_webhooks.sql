@@ -66,6 +66,8 @@ create table webhook_messages (
   job_id text not null,
   redeliveries integer not null default 0,
   next_attempt_at timestamptz,
+  -- Set while the message waits without a queue job because its endpoint is busy or in trouble.
+  parked_at timestamptz,
   last_attempt_at timestamptz,
   delivered_at timestamptz,
   failed_at timestamptz,
@@ -75,7 +77,8 @@ create table webhook_messages (
 );
 create index webhook_messages_webhook_idx on webhook_messages (webhook_id, created_at desc, id);
 create index webhook_messages_pending_idx on webhook_messages (next_attempt_at) where status = 'pending';
-create index webhook_messages_pending_webhook_idx on webhook_messages (webhook_id, id) where status = 'pending';
+create index webhook_messages_parked_idx on webhook_messages (webhook_id, parked_at, id) where parked_at is not null;
+create index webhook_messages_parked_since_idx on webhook_messages (parked_at) where parked_at is not null;
 create index webhook_messages_event_idx on webhook_messages (event_id);
 
 -- The attempt log: what was sent where, and what came back (response body at most 4 KiB).

@@ -55,7 +55,8 @@ export {
   listMessages,
   prepareRedelivery,
   claimOverduePendingMessages,
-  pendingMessagesOfWebhook,
+  parkMessages,
+  unparkMessages,
   pruneMessages,
 } from './webhook-messages';
 export type {
@@ -68,6 +69,7 @@ export type {
   MessageFailureReason,
   WebhookMessage,
   RedeliveryPlan,
+  UnparkedMessage,
 } from './webhook-messages';
 export { recordAttempts, listAttempts } from './webhook-attempts';
 export type { AttemptRecord, AttemptTrigger, RecordedAttempts, WebhookAttempt } from './webhook-attempts';

@@ -111,7 +111,7 @@ async function recordOnce(db: Queryable, records: readonly AttemptRecord[], opti
          response_body_truncated bool, remote_address text, message_status text, failure_reason text, next_attempt_at timestamptz)
      ), m as (
        update webhook_messages wm set attempts = wm.attempts + 1, status = r.message_status, failure_reason = r.failure_reason,
-         next_attempt_at = r.next_attempt_at, last_attempt_at = r.started_at,
+         next_attempt_at = r.next_attempt_at, last_attempt_at = r.started_at, parked_at = null,
          delivered_at = case when r.message_status = 'delivered' then now() else wm.delivered_at end,
          failed_at = case when r.message_status = 'failed' then now() end
        from r where wm.id = r.message_id

@@ -115,7 +115,7 @@ export async function loadDeliverableMessages(db: Queryable, ids: readonly strin
 export async function failMessages(db: Queryable, ids: readonly string[], reason: MessageFailureReason): Promise<string[]> {
   if (ids.length === 0) return [];
   const { rows } = await db.query<{ id: string }>(
-    `update webhook_messages set status = 'failed', failure_reason = $2, failed_at = now(), next_attempt_at = null
+    `update webhook_messages set status = 'failed', failure_reason = $2, failed_at = now(), next_attempt_at = null, parked_at = null
      where id = any ($1::text[]) and status = 'pending' returning id`,
     [ids, reason],
   );
@@ -191,7 +191,7 @@ export async function prepareRedelivery(db: Queryable, organizationId: number, m
        select m.id from webhook_messages m join webhooks w on w.id = m.webhook_id
        where w.organization_id = $1 and m.id = $2 for update of m
      ), moved as (
-       update webhook_messages m set status = 'pending', failure_reason = null, failed_at = null, next_attempt_at = now(),
+       update webhook_messages m set status = 'pending', failure_reason = null, failed_at = null, next_attempt_at = now(), parked_at = null,
          redeliveries = m.redeliveries + 1, job_id = m.id || '.r' || (m.redeliveries + 1)
        from target where m.id = target.id and m.status <> 'pending'
        returning m.id, m.webhook_id, m.job_id
@@ -209,13 +209,13 @@ export async function prepareRedelivery(db: Queryable, organizationId: number, m
 }
 
 /**
- * Pending messages whose next attempt is overdue since before `dueBefore`, oldest first; their
- * `next_attempt_at` is moved to now, so the next call looks at others first.
+ * Pending messages whose next attempt is overdue since before `dueBefore`, oldest first, parked ones
+ * aside; their `next_attempt_at` is moved to now, so the next call looks at others first.
  */
 export async function claimOverduePendingMessages(db: Queryable, dueBefore: Date, limit: number): Promise<PendingMessage[]> {
   const { rows } = await db.query<PendingMessage>(
     `update webhook_messages set next_attempt_at = now()
-     where id in (select id from webhook_messages where status = 'pending' and next_attempt_at < $1
+     where id in (select id from webhook_messages where status = 'pending' and parked_at is null and next_attempt_at < $1
                   order by next_attempt_at limit $2 for update skip locked)
      returning id, webhook_id, job_id`,
     [dueBefore, limit],
@@ -223,16 +223,36 @@ export async function claimOverduePendingMessages(db: Queryable, dueBefore: Date
   return rows;
 }
 
-/** A page of an endpoint's pending messages, in id order after `afterId`. */
-export async function pendingMessagesOfWebhook(
+/**
+ * Marks pending messages as waiting without a queue job (their endpoint is busy or in trouble);
+ * `unparkMessages` gives them back in the order they were parked.
+ */
+export async function parkMessages(db: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(`update webhook_messages set parked_at = now() where id = any ($1::text[]) and status = 'pending' and parked_at is null`, [ids]);
+}
+
+export interface UnparkedMessage extends PendingMessage {
+  next_attempt_at: Date | null;
+}
+
+/**
+ * Takes up to `limit` parked messages — of one endpoint, or (without `webhookId`) of any endpoint
+ * parked before `parkedBefore` — oldest parked first, and clears their mark; the caller enqueues them.
+ */
+export async function unparkMessages(
   db: Queryable,
-  webhookId: string,
-  options: { afterId?: string; limit?: number } = {},
-): Promise<Array<PendingMessage & { next_attempt_at: Date | null }>> {
-  const { rows } = await db.query<PendingMessage & { next_attempt_at: Date | null }>(
-    `select id, webhook_id, job_id, next_attempt_at from webhook_messages
-     where webhook_id = $1 and status = 'pending' and id > $2 order by id limit $3`,
-    [webhookId, options.afterId ?? '', options.limit ?? 1000],
+  options: { webhookId?: string; parkedBefore?: Date; limit: number },
+): Promise<UnparkedMessage[]> {
+  const { rows } = await db.query<UnparkedMessage>(
+    `update webhook_messages set parked_at = null
+     where id in (select id from webhook_messages
+                  where parked_at is not null and status = 'pending' and ($1::uuid is null or webhook_id = $1)
+                    and ($2::timestamptz is null or parked_at < $2)
+                  order by parked_at, id limit $3 for update skip locked)
+       and status = 'pending'
+     returning id, webhook_id, job_id, next_attempt_at`,
+    [options.webhookId ?? null, options.parkedBefore ?? null, options.limit],
   );
   return rows;
 }

@@ -21,7 +21,8 @@ import {
   loadDeliverableMessages,
   migrate,
   claimOverduePendingMessages,
-  pendingMessagesOfWebhook,
+  parkMessages,
+  unparkMessages,
   prepareRedelivery,
   recordAttempts,
   rotateWebhookSecret,
@@ -274,13 +275,31 @@ test('redelivery: a finished message returns to pending under a new job id, keep
   assert.deepEqual(await prepareRedelivery(pool, orgId, 'msg_nope'), { kind: 'not_found' });
   const overdue = await claimOverduePendingMessages(pool, new Date(Date.now() + 1000), 1000);
   assert.ok(overdue.some((m) => m.id === id && m.job_id === `${id}.r1`));
-  assert.deepEqual(
-    (await pendingMessagesOfWebhook(pool, hook.id)).map((m) => [m.id, m.job_id]),
-    [[id, `${id}.r1`]],
-  );
-  assert.deepEqual(await pendingMessagesOfWebhook(pool, hook.id, { afterId: id }), []);
   const listed = await listMessages(pool, orgId, hook.id);
   assert.deepEqual(listed.map((m) => m.id), [id]);
+});
+
+test('parked messages come back oldest first, per endpoint or when parked too long, and not from the overdue sweep', async () => {
+  const hook = await createWebhook(pool, { organizationId: orgId, url: 'https://example.com/', secret: secret() });
+  const other = await createWebhook(pool, { organizationId: orgId, url: 'https://example.com/', secret: secret() });
+  const first = await message(hook.id);
+  const second = await message(hook.id);
+  const elsewhere = await message(other.id);
+  await parkMessages(pool, [first]);
+  await parkMessages(pool, [second, elsewhere]);
+  await parkMessages(pool, [first]); // already parked: keeps its place
+  const overdue = await claimOverduePendingMessages(pool, new Date(Date.now() + 1000), 1000);
+  assert.ok(!overdue.some((m) => [first, second, elsewhere].includes(m.id)), 'parked messages are not the sweep\'s');
+  assert.deepEqual((await unparkMessages(pool, { webhookId: hook.id, limit: 1 })).map((m) => m.id), [first]);
+  assert.deepEqual((await unparkMessages(pool, { webhookId: hook.id, limit: 10 })).map((m) => [m.id, m.job_id]), [[second, second]]);
+  assert.deepEqual(await unparkMessages(pool, { webhookId: hook.id, limit: 10 }), []);
+  assert.deepEqual(await unparkMessages(pool, { parkedBefore: new Date(Date.now() - 60_000), limit: 10 }), [], 'not parked long enough');
+  const stale = await unparkMessages(pool, { parkedBefore: new Date(Date.now() + 1000), limit: 10 });
+  assert.deepEqual(stale.map((m) => m.id), [elsewhere]);
+  // A finished message is neither parked nor given back.
+  await parkMessages(pool, [first]);
+  await recordAttempts(pool, [attempt(first, hook.id, { statusCode: 200, errorClass: null, error: null, messageStatus: 'delivered', nextAttemptAt: null, endpointResult: 'success' })], { disableAfterMs: 86_400_000 });
+  assert.deepEqual(await unparkMessages(pool, { webhookId: hook.id, limit: 10 }), []);
 });
 
 test('deleting an endpoint removes its messages and attempts', async () => {

@@ -74,13 +74,13 @@ export function createDeliveryMetrics(registry: Registry) {
     }),
     parked: new Counter({
       name: 'vigil_delivery_parked_total',
-      help: 'Messages left pending in PostgreSQL without a queue job because their endpoint is in trouble, by where (fanout, worker)',
+      help: 'Messages left pending in PostgreSQL without a queue job because their endpoint is busy or in trouble, by where (fanout, worker)',
       labelNames: ['origin'],
       registers,
     }),
     resumed: new Counter({
       name: 'vigil_delivery_resumed_total',
-      help: 'Pending messages enqueued again because their endpoint recovered',
+      help: 'Parked messages enqueued again because their endpoint had room or recovered',
       registers,
     }),
     endpointsDisabled: new Counter({
@@ -91,7 +91,7 @@ export function createDeliveryMetrics(registry: Registry) {
     }),
     recovered: new Counter({
       name: 'vigil_delivery_recovered_total',
-      help: 'Pending messages whose queue job was missing or finished and that were enqueued again, by what was found (missing, failed, completed)',
+      help: 'Pending messages the sweep enqueued again, by what it found (missing, failed or completed job; parked too long)',
       labelNames: ['found'],
       registers,
     }),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Queue, Worker } from 'bullmq';
-import { failMessages, loadDeliverableMessages, recordAttempts, createPool, type AttemptRecord, type DeliverableMessage } from '@vigil/db';
+import { failMessages, loadDeliverableMessages, parkMessages, recordAttempts, createPool, type AttemptRecord, type DeliverableMessage } from '@vigil/db';
 import { BatchingProducer, createCodecs, createKafka, createSchemaRegistry, ensureTopics, runConsumer, type ConsumerRunner } from '@vigil/kafka';
 import type { Logger } from '@vigil/logging';
 import { createMetrics, Gauge, startAdminServer, type Registry } from '@vigil/service-runtime';
@@ -53,14 +53,13 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
   let worker: Worker<DeliveryJobData, string> | null = null;
   let consumer: ConsumerRunner | null = null;
   let sweep: PendingSweep | null = null;
-  let admin: ReturnType<typeof kafka.admin> | null = null;
   const gate = new EndpointGate({
     perEndpoint,
     waitingBudget: Math.max(1, Math.floor(concurrency / 2)),
     unhealthyBudget: Math.max(1, Math.floor(concurrency * config.VIGIL_WEBHOOK_UNHEALTHY_SHARE)),
     slowAfterMs: config.VIGIL_WEBHOOK_SLOW_AFTER,
     deferMaxMs: config.VIGIL_WEBHOOK_DEFER_MAX,
-    onRecovered: createEndpointResumer(pool, () => queue, m, logger),
+    resume: createEndpointResumer(pool, () => queue, m, logger),
   });
 
   const stopAll = async () => {
@@ -71,7 +70,6 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
     await worker?.close();
     await queue?.close();
     await producer?.disconnect().catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
     agents?.destroy();
     redis.disconnect();
     await pool.end();
@@ -81,12 +79,16 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
     await assertNoEviction(redis, logger);
     await ensureTopics(kafka, prefix);
     const codecs = await createCodecs(registry, prefix);
+    // Connected on the first dead letter: an idle Kafka connection costs CPU in kafkajs 2.2.4
+    // (its request queue re-arms a timer in a loop), and most runs never dead-letter anything.
     producer = new BatchingProducer(kafka);
-    await producer.connect();
-    admin = kafka.admin();
-    await admin.connect();
+    const deadLetterProducer = producer;
+    let producerReady: Promise<void> | null = null;
+    const connectProducer = () => (producerReady ??= deadLetterProducer.connect());
     queue = createDeliveryQueue(redis, config.VIGIL_DELIVERY_QUEUE_PREFIX);
-    agents = createWebhookAgents(policy, { maxSockets: concurrency, maxFreeSockets: perEndpoint });
+    // Idle keep-alive sockets are kept for every slot: endpoints often share a host (one gateway, many
+    // paths), and a socket closed after each request costs a new TCP (and TLS) handshake.
+    agents = createWebhookAgents(policy, { maxSockets: concurrency, maxFreeSockets: concurrency });
 
     const loader = new RoundTripBatcher<string, DeliverableMessage | null>(
       async (ids) => {
@@ -104,6 +106,11 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
       return records.map((r) => result.attempts.get(r.messageId));
     }, { maxInFlight: 4 });
 
+    const parker = new RoundTripBatcher<string, void>(async (ids) => {
+      await parkMessages(pool, ids);
+      return ids.map(() => undefined);
+    });
+
     worker = startDeliveryWorker({
       connection: redis,
       prefix: config.VIGIL_DELIVERY_QUEUE_PREFIX,
@@ -118,6 +125,7 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
         failDisabled: async (id) => {
           await failMessages(pool, [id], 'endpoint_disabled');
         },
+        park: (id) => parker.submit(id),
         policy,
         agents,
         schedule: createRetrySchedule({
@@ -142,12 +150,18 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
         pool,
         queue,
         codec: codecs.alerts,
-        deadLetters: { producer, codec: codecs.deadletter },
+        deadLetters: { producer, codec: codecs.deadletter, connect: connectProducer },
         metrics: m,
         logger,
         delayFor: (message) => {
           const plan = gate.planNewJob(message.webhook_id);
           return plan.kind === 'park' ? null : plan.kind === 'hold' ? plan.delayMs : 0;
+        },
+        park: async (messages) => {
+          await parkMessages(pool, messages.map((p) => p.id));
+          const perEndpoint = new Map<string, number>();
+          for (const p of messages) perEndpoint.set(p.webhook_id, (perEndpoint.get(p.webhook_id) ?? 0) + 1);
+          for (const [webhookId, n] of perEndpoint) gate.noteParked(webhookId, n);
         },
       }),
     });
@@ -168,7 +182,7 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
 
   const liveQueue = queue;
   const liveWorker = worker;
-  const connectedAdmin = admin;
+  const liveConsumer = consumer;
   new Gauge({
     name: 'vigil_delivery_queue_jobs',
     help: 'Jobs in the delivery queue by state (waiting, delayed, active, failed; prioritized is unused)',
@@ -193,7 +207,8 @@ export async function startDelivery(config: DeliveryConfig, logger: Logger): Pro
     readiness: {
       postgres: async () => (await pool.query('select 1')).rowCount === 1,
       redis: async () => (await redis.ping()) === 'PONG',
-      kafka: async () => (await connectedAdmin.describeCluster()).brokers.length > 0,
+      // Through the consumer's own connection to the group coordinator.
+      kafka: async () => (await liveConsumer.consumer.describeGroup()).state !== 'Dead',
       worker: async () => liveWorker.isRunning(),
     },
   });

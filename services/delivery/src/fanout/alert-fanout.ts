@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { KafkaMessage } from 'kafkajs';
 import { alertRecord, type AlertRecord } from '@vigil/contracts';
-import { insertMessages, projectOrganizations, subscriptionsForProjects, type MessageInput, type Pool, type WebhookEventInput, type WebhookSubscription } from '@vigil/db';
+import { insertMessages, projectOrganizations, subscriptionsForProjects, type MessageInput, type Pool, type PendingMessage, type WebhookEventInput, type WebhookSubscription } from '@vigil/db';
 import type { BatchContext, BatchingProducer, TopicCodec } from '@vigil/kafka';
 import type { Logger } from '@vigil/logging';
 import { messageId } from '@vigil/webhook-signing';
@@ -14,11 +14,13 @@ export interface AlertFanoutOptions {
   pool: Pool;
   queue: Queue<DeliveryJobData>;
   codec: TopicCodec<'alerts'>;
-  deadLetters: { producer: BatchingProducer; codec: TopicCodec<'deadletter'> };
+  deadLetters: { producer: BatchingProducer; codec: TopicCodec<'deadletter'>; connect?: () => Promise<void> };
   metrics: DeliveryMetrics;
   logger: Logger;
-  /** Delay, or parking, for new jobs of endpoints known to be in trouble (the endpoint gate's view). */
+  /** Delay, or parking, for new jobs of endpoints that are busy or in trouble (the endpoint gate's view). */
   delayFor?: EnqueueOptions['delayFor'];
+  /** Marks messages left without a job as parked (in PostgreSQL, and tells the gate). */
+  park?: (messages: readonly PendingMessage[]) => Promise<void>;
 }
 
 interface Consumed {
@@ -104,8 +106,9 @@ export function createAlertFanout(o: AlertFanoutOptions): (batch: BatchContext) 
 
     const pending = await insertMessages(o.pool, [...events.values()], messages);
     const parked = await enqueueMessages(o.queue, pending, o.delayFor ? { delayFor: o.delayFor } : {});
-    o.metrics.messagesEnqueued.inc({ origin: 'fanout' }, pending.length - parked);
-    if (parked) o.metrics.parked.inc({ origin: 'fanout' }, parked);
+    if (parked.length) await o.park?.(parked);
+    o.metrics.messagesEnqueued.inc({ origin: 'fanout' }, pending.length - parked.length);
+    if (parked.length) o.metrics.parked.inc({ origin: 'fanout' }, parked.length);
     if (poison.length || pending.length) {
       o.logger.debug({ partition: batch.partition, alerts: consumed.length, messages: pending.length, poison: poison.length }, 'alerts fanned out');
     }
@@ -131,6 +134,7 @@ async function deadLetter(o: AlertFanoutOptions, batch: BatchContext, poison: re
       }),
     })),
   );
+  await o.deadLetters.connect?.();
   await o.deadLetters.producer.send(o.deadLetters.codec.topic, records);
   for (const p of poison) o.metrics.alertsDropped.inc({ reason: p.reason });
   o.logger.warn({ topic: batch.topic, partition: batch.partition, count: poison.length, reasons: poison.map((p) => p.reason) }, 'alert records dead-lettered');

@@ -76,14 +76,22 @@ export interface EnqueueOptions {
 }
 
 /**
- * Adds one job per pending message (jobs that already exist are left as they are); returns how many
- * messages were left parked.
+ * Adds one job per pending message (jobs that already exist are left as they are); returns the
+ * messages `delayFor` left without a job, for the caller to mark as parked.
  */
-export async function enqueueMessages(queue: Queue<DeliveryJobData>, messages: readonly PendingMessage[], options: EnqueueOptions = {}): Promise<number> {
+export async function enqueueMessages(
+  queue: Queue<DeliveryJobData>,
+  messages: readonly PendingMessage[],
+  options: EnqueueOptions = {},
+): Promise<PendingMessage[]> {
   const jobs = [];
+  const parked: PendingMessage[] = [];
   for (const m of messages) {
     const delay = options.delayFor ? options.delayFor(m) : 0;
-    if (delay === null) continue;
+    if (delay === null) {
+      parked.push(m);
+      continue;
+    }
     jobs.push({
       name: DELIVERY_JOB,
       data: options.manual ? { m: m.id, w: m.webhook_id, manual: true } : { m: m.id, w: m.webhook_id },
@@ -91,5 +99,5 @@ export async function enqueueMessages(queue: Queue<DeliveryJobData>, messages: r
     });
   }
   if (jobs.length > 0) await queue.addBulk(jobs);
-  return messages.length - jobs.length;
+  return parked;
 }

@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
-import { claimOverduePendingMessages, pruneMessages, type Pool } from '@vigil/db';
+import { claimOverduePendingMessages, pruneMessages, unparkMessages, type Pool } from '@vigil/db';
 import type { Logger } from '@vigil/logging';
 import type { DeliveryMetrics } from '../delivery-metrics';
-import { deliveryJobOptions, DELIVERY_JOB, type DeliveryJobData } from '../queue/delivery-queue';
+import { deliveryJobOptions, DELIVERY_JOB, enqueueMessages, type DeliveryJobData } from '../queue/delivery-queue';
 
 export interface PendingSweepOptions {
   pool: Pool;
@@ -49,6 +49,12 @@ export function startPendingSweep(o: PendingSweepOptions): PendingSweep {
       o.metrics.messagesEnqueued.inc({ origin: 'recovery' });
       requeued += 1;
     }
+    // Parked messages no process has resumed (it never saw their endpoint recover, or it stopped).
+    const stale = await unparkMessages(o.pool, { parkedBefore: new Date(Date.now() - o.overdueMs), limit: o.batch ?? 500 });
+    await enqueueMessages(o.queue, stale);
+    o.metrics.recovered.inc({ found: 'parked' }, stale.length);
+    o.metrics.messagesEnqueued.inc({ origin: 'recovery' }, stale.length);
+    requeued += stale.length;
     if (requeued) o.logger.warn({ requeued }, 'pending messages without a live queue job were enqueued again');
     if (Date.now() - lastPrune >= 3600_000) {
       lastPrune = Date.now();

@@ -26,6 +26,8 @@ export interface DeliverJobOptions {
   record(attempt: AttemptRecord): Promise<number | undefined>;
   /** Fails messages whose endpoint was disabled before their turn. */
   failDisabled(id: string): Promise<void>;
+  /** Marks a message as parked in PostgreSQL (its job is about to end without an attempt). */
+  park(id: string): Promise<void>;
   policy: AddressPolicy;
   agents: WebhookAgents;
   schedule: RetrySchedule;
@@ -51,7 +53,9 @@ export function createDeliverJob(o: DeliverJobOptions) {
     const admission = await o.gate.admit(endpointId, Date.now() - job.timestamp);
     if (!admission.admitted) {
       if (admission.park) {
-        // The job ends; the message stays pending in PostgreSQL until its endpoint recovers.
+        // The job ends; the message stays pending in PostgreSQL until the endpoint has room again.
+        await o.park(id);
+        o.gate.noteParked(endpointId, 1);
         o.metrics.parked.inc({ origin: 'worker' });
         return 'parked';
       }

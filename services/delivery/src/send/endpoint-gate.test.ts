@@ -46,9 +46,9 @@ test('a healthy endpoint gets its slots, then a short wait, then deferral; endpo
   const w2 = g.admit('a');
   const busy = await deferred(g.admit('a'));
   assert.equal(busy.reason, 'endpoint_busy');
-  // Waiters give up after waitMs and are deferred.
-  assert.equal((await deferred(w1)).reason, 'endpoint_busy');
-  assert.equal((await deferred(w2)).reason, 'endpoint_busy');
+  assert.equal(busy.park, true, 'beyond the waiting budget the job is parked, not churned through the queue');
+  // Waiters give up after waitMs and are parked too.
+  assert.deepEqual([(await deferred(w1)).park, (await deferred(w2)).park], [true, true]);
   assert.equal(g.inFlight(), 3);
 });
 
@@ -79,21 +79,57 @@ test('an endpoint in trouble gets one probe at a time; the others are parked whi
   assert.equal(g.troubledCount(), 0);
 });
 
-test('recovery is reported once when a probe succeeds; deferrals last as long as the trouble', async () => {
-  const recovered: string[] = [];
-  const { g, advance } = gate({ onRecovered: (id) => recovered.push(id) });
+test('recovery asks for the parked messages back; deferrals last as long as the trouble', async () => {
+  const asked: Array<[string, number]> = [];
+  const { g, advance } = gate({ resume: async (id, limit) => (asked.push([id, limit]), 0) });
   (await admitted(g.admit('flaky'))).release({ kind: 'unhealthy' });
   advance(10_000);
   assert.deepEqual(g.planNewJob('flaky'), { kind: 'hold', delayMs: 10_000 });
   const probe = await admitted(g.admit('flaky'));
   assert.equal((await deferred(g.admit('flaky', 0))).deferMs, 10_000, 'deferred for as long as the trouble has lasted');
   probe.release({ kind: 'unhealthy' });
-  assert.deepEqual(recovered, []);
+  assert.deepEqual(asked, []);
   (await admitted(g.admit('flaky'))).release({ kind: 'healthy' });
-  assert.deepEqual(recovered, ['flaky']);
+  assert.deepEqual(asked, [['flaky', 4]], 'back: up to twice its slots are asked for');
+  await new Promise((resolve) => setImmediate(resolve));
   (await admitted(g.admit('flaky'))).release({ kind: 'healthy' });
-  assert.deepEqual(recovered, ['flaky'], 'a healthy endpoint does not recover again');
+  assert.equal(asked.length, 1, 'nothing was parked: a healthy endpoint is not asked again');
   assert.deepEqual(g.planNewJob('flaky'), { kind: 'now' });
+});
+
+test('flow control: a busy endpoint parks its overflow and takes it back as it has room', async () => {
+  let parkedInDatabase = 0;
+  const asked: number[] = [];
+  const { g } = gate({
+    waitingBudget: 0,
+    resume: async (_id, limit) => {
+      asked.push(limit);
+      const found = Math.min(limit, parkedInDatabase);
+      parkedInDatabase -= found;
+      return found;
+    },
+  });
+  const a = await admitted(g.admit('busy'));
+  const b = await admitted(g.admit('busy'));
+  const over = await deferred(g.admit('busy'));
+  assert.deepEqual([over.reason, over.park], ['endpoint_busy', true]);
+  parkedInDatabase = 5;
+  g.noteParked('busy', 1);
+  assert.deepEqual(asked, [], 'no room: nothing is asked back yet');
+  assert.deepEqual(g.planNewJob('busy'), { kind: 'park' }, 'new messages queue up behind the parked ones');
+  g.noteParked('busy', 4);
+  a.release({ kind: 'healthy' });
+  assert.deepEqual(asked, [3], 'room for one more in flight: up to 2 × slots − queued');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(parkedInDatabase, 2);
+  // The three come back as jobs; as they are admitted and finish, the rest is asked for.
+  for (let i = 0; i < 2; i += 1) (await admitted(g.admit('busy'))).release({ kind: 'healthy' });
+  b.release({ kind: 'healthy' });
+  await new Promise((resolve) => setImmediate(resolve));
+  (await admitted(g.admit('busy'))).release({ kind: 'healthy' });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(parkedInDatabase, 0);
+  assert.deepEqual(g.planNewJob('busy'), { kind: 'now' }, 'all taken back: new messages go straight to the queue');
 });
 
 test('a request in flight longer than slowAfter makes the endpoint suspect before it fails', async () => {

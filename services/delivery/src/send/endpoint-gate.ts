@@ -1,12 +1,12 @@
 /**
- * Head-of-line isolation. All endpoints share one BullMQ queue and one worker pool (BullMQ's open
- * rate limiter is per queue, so it cannot slow one endpoint alone). Before a job may use a worker
- * slot for its request, the gate decides from what this process has seen of the endpoint:
+ * Head-of-line isolation and per-endpoint flow control. All endpoints share one BullMQ queue and
+ * one worker pool (BullMQ's open rate limiter is per queue, so it cannot slow one endpoint alone).
+ * Before a job may use a worker slot for its request, the gate decides from what this process has
+ * seen of the endpoint:
  *
- * - healthy (last attempt succeeded or nothing known): up to `perEndpoint` requests in flight;
- *   more of its jobs may wait here briefly (`waitMs`) for a slot, so a busy healthy endpoint keeps
- *   its connections full without re-queueing — all waiting jobs together at most
- *   `waitingBudget` worker slots, so the others always have room;
+ * - healthy (last attempt succeeded or nothing known): up to `perEndpoint` requests in flight; more
+ *   of its jobs may wait here briefly (`waitMs`) for a slot — all waiting jobs of all endpoints
+ *   together at most `waitingBudget` worker slots, so the others always have room;
  * - in trouble — its last attempt timed out, could not connect or got a 5xx/429, or a request to it
  *   has been in flight longer than `slowAfterMs`: one request at a time (a probe), and all probes
  *   together at most `unhealthyBudget` slots;
@@ -14,15 +14,16 @@
  *
  * A job that may not go now leaves the worker without using an attempt:
  *
- * - parked, when its endpoint is in trouble and a request to it is in flight here (that request
- *   will tell whether the endpoint is back): the job ends and its message waits in PostgreSQL,
- *   still pending. New messages of such an endpoint get no job at all (`planNewJob`). When the
- *   endpoint recovers, `onRecovered` enqueues its pending messages again. A parked message costs
- *   the queue nothing while it waits, so an endpoint that is down for hours with a large backlog
- *   does not make the worker fetch its jobs over and over;
- * - deferred otherwise: moved to the queue's delayed set, for as long as the job or the trouble
- *   has lasted (at least `deferBaseMs`, at most `deferMaxMs`), or until a Retry-After pause ends;
- *   briefly and at random for a busy healthy endpoint.
+ * - parked, when a request already in flight here will tell when the endpoint can take more (it is
+ *   busy beyond its slots and the waiting budget, or in trouble with a probe running): the job ends
+ *   and its message waits in PostgreSQL, still pending. While an endpoint has parked messages, its
+ *   new messages are parked too (they get no job at all), and as its requests finish the gate asks
+ *   `resume` for the next few, oldest first. A parked message costs the queue nothing while it
+ *   waits, so neither a large backlog nor a long outage makes the worker fetch the same jobs over
+ *   and over;
+ * - deferred otherwise (in trouble with no request in flight, or paused): moved to the queue's
+ *   delayed set, for as long as the job or the trouble has lasted (at least `deferBaseMs`, at most
+ *   `deferMaxMs`), or until the pause ends.
  *
  * So an endpoint that hangs holds at most `perEndpoint` slots until it is found slow, then one; an
  * endpoint answering 429 holds none while paused; and the rest of the worker serves everybody else.
@@ -38,7 +39,7 @@ export type EndpointSignal =
 
 export type Admission =
   | { admitted: true; release(signal: EndpointSignal): void }
-  /** `park`: end the job and leave the message pending in PostgreSQL until the endpoint recovers. */
+  /** `park`: end the job and leave the message pending in PostgreSQL; it is resumed from there. */
   | { admitted: false; reason: DeferReason; deferMs: number; park: boolean };
 
 /** What to do with a new message of an endpoint: queue it now, queue it delayed, or park it. */
@@ -55,8 +56,11 @@ export interface EndpointGateOptions {
   /** Shortest deferral of a job of an endpoint in trouble. Default 1 s. */
   deferBaseMs?: number;
   deferMaxMs: number;
-  /** Called when an endpoint that was in trouble answers again (to enqueue its parked messages). */
-  onRecovered?: (endpointId: string) => void;
+  /**
+   * Enqueues up to `limit` of the endpoint's parked messages again, oldest first; resolves to how
+   * many it found. Called as the endpoint has room, and when it recovers from trouble.
+   */
+  resume?: (endpointId: string, limit: number) => Promise<number>;
   now?: () => number;
   random?: () => number;
 }
@@ -70,7 +74,16 @@ interface EndpointState {
   /** When the current trouble began (failure, pause or a slow request), null while healthy. */
   troubleSince: number | null;
   waiters: Array<(admission: Admission) => void>;
+  /** Messages parked by this process and not yet resumed (an estimate: others may resume them). */
+  parked: number;
+  /** Resumed messages whose jobs have not come by yet; reset if they do not come. */
+  inbound: number;
+  inboundSince: number;
+  resuming: boolean;
 }
+
+/** How long resumed jobs are waited for before the gate stops counting on them. */
+const INBOUND_GRACE_MS = 5_000;
 
 export class EndpointGate {
   private readonly states = new Map<string, EndpointState>();
@@ -96,6 +109,7 @@ export class EndpointGate {
   admit(endpointId: string, waitedMs = 0): Admission | Promise<Admission> {
     const state = this.state(endpointId);
     const now = this.now();
+    if (state.inbound > 0) state.inbound -= 1;
     if (this.closed) return this.defer('endpoint_busy', this.waitMs);
     if (state.pausedUntil > now) return this.defer('endpoint_paused', state.pausedUntil - now + this.spread(50));
     if (this.inTrouble(state, now)) {
@@ -104,14 +118,14 @@ export class EndpointGate {
       return this.defer('endpoint_unhealthy', deferMs, state.started.length > 0);
     }
     if (state.started.length < this.o.perEndpoint && state.waiters.length === 0) return this.take(endpointId, state, false);
-    if (this.waiting >= (this.o.waitingBudget ?? this.o.perEndpoint)) return this.defer('endpoint_busy', this.busyDelay());
+    if (this.waiting >= (this.o.waitingBudget ?? this.o.perEndpoint)) return this.defer('endpoint_busy', this.waitMs, true);
     this.waiting += 1;
     return new Promise<Admission>((resolve) => {
       const timer = setTimeout(() => {
         const index = state.waiters.indexOf(wake);
         if (index >= 0) state.waiters.splice(index, 1);
         this.waiting -= 1;
-        resolve(this.defer('endpoint_busy', this.busyDelay()));
+        resolve(this.defer('endpoint_busy', this.waitMs, true));
       }, this.waitMs);
       const wake = (admission: Admission) => {
         clearTimeout(timer);
@@ -128,9 +142,24 @@ export class EndpointGate {
     if (!state || this.closed) return { kind: 'now' };
     const now = this.now();
     if (state.pausedUntil > now) return { kind: 'hold', delayMs: Math.round(state.pausedUntil - now + this.spread(50)) };
-    if (!this.inTrouble(state, now)) return { kind: 'now' };
-    if (state.started.length > 0) return { kind: 'park' };
-    return { kind: 'hold', delayMs: Math.round(this.backoff(now - (state.troubleSince ?? now))) };
+    if (this.inTrouble(state, now)) {
+      if (state.started.length > 0) return { kind: 'park' };
+      return { kind: 'hold', delayMs: Math.round(this.backoff(now - (state.troubleSince ?? now))) };
+    }
+    // Behind messages already parked, in order; they come back as the endpoint has room.
+    if (state.parked > 0) {
+      this.maybeResume(endpointId, state);
+      return { kind: 'park' };
+    }
+    return { kind: 'now' };
+  }
+
+  /** Tells the gate that `count` messages of the endpoint were parked (by the worker or the fan-out). */
+  noteParked(endpointId: string, count: number): void {
+    if (count <= 0) return;
+    const state = this.state(endpointId);
+    state.parked += count;
+    this.maybeResume(endpointId, state);
   }
 
   /** Endpoints this process treats as in trouble right now. */
@@ -176,27 +205,57 @@ export class EndpointGate {
           state.troubleSince ??= startedAt;
           if (signal.retryAfterMs !== undefined) state.pausedUntil = Math.max(state.pausedUntil, now + signal.retryAfterMs);
         }
-        if (state.troubleSince !== null && state.pausedUntil <= now && !this.inTrouble(state, now)) this.recover(endpointId, state);
+        // Back from trouble: parked messages (of any process) may be waiting in PostgreSQL.
+        if (state.troubleSince !== null && state.pausedUntil <= now && !this.inTrouble(state, now)) {
+          state.troubleSince = null;
+          state.parked = Math.max(state.parked, 1);
+        }
         this.wakeWaiters(endpointId, state, now);
+        this.maybeResume(endpointId, state);
+        this.forget(endpointId, state);
       },
     };
   }
 
-  private recover(endpointId: string, state: EndpointState): void {
-    state.troubleSince = null;
-    this.o.onRecovered?.(endpointId);
+  /** Asks for more parked messages when the endpoint has room for them and none are on their way. */
+  private maybeResume(endpointId: string, state: EndpointState): void {
+    const resume = this.o.resume;
+    if (!resume || state.parked <= 0 || state.resuming || this.closed) return;
+    const now = this.now();
+    if (this.inTrouble(state, now) || state.pausedUntil > now) return;
+    if (state.inbound > 0 && now - state.inboundSince > INBOUND_GRACE_MS) state.inbound = 0;
+    const queued = state.started.length + state.waiters.length + state.inbound;
+    if (queued >= this.o.perEndpoint) return;
+    const limit = 2 * this.o.perEndpoint - queued;
+    state.resuming = true;
+    resume(endpointId, limit).then(
+      (found) => {
+        state.resuming = false;
+        state.inbound += found;
+        state.inboundSince = this.now();
+        state.parked = found < limit ? 0 : Math.max(1, state.parked - found);
+        this.forget(endpointId, state);
+      },
+      () => {
+        // The pending sweep picks the messages up if resuming keeps failing.
+        state.resuming = false;
+      },
+    );
   }
 
   private wakeWaiters(endpointId: string, state: EndpointState, now: number): void {
     while (state.waiters.length > 0) {
       if (state.pausedUntil > now || this.inTrouble(state, now)) {
-        for (const wake of state.waiters.splice(0)) wake(this.defer('endpoint_unhealthy', this.backoff(0)));
+        for (const wake of state.waiters.splice(0)) wake(this.defer('endpoint_unhealthy', this.backoff(0), state.started.length > 0));
         break;
       }
       if (state.started.length >= this.o.perEndpoint) break;
       state.waiters.shift()!(this.take(endpointId, state, false));
     }
-    if (state.started.length === 0 && state.waiters.length === 0 && state.troubleSince === null) {
+  }
+
+  private forget(endpointId: string, state: EndpointState): void {
+    if (state.started.length === 0 && state.waiters.length === 0 && state.troubleSince === null && state.parked === 0 && !state.resuming) {
       this.states.delete(endpointId);
     }
   }
@@ -214,7 +273,7 @@ export class EndpointGate {
   private state(endpointId: string): EndpointState {
     let state = this.states.get(endpointId);
     if (!state) {
-      state = { started: [], failures: 0, pausedUntil: 0, troubleSince: null, waiters: [] };
+      state = { started: [], failures: 0, pausedUntil: 0, troubleSince: null, waiters: [], parked: 0, inbound: 0, inboundSince: 0, resuming: false };
       this.states.set(endpointId, state);
     }
     return state;
@@ -227,10 +286,6 @@ export class EndpointGate {
   /** As long as the job or the trouble has lasted, between the base and the maximum, ±25%. */
   private backoff(lastedMs: number): number {
     return Math.min(this.o.deferMaxMs, Math.max(this.deferBaseMs, lastedMs)) * (0.75 + 0.5 * this.random());
-  }
-
-  private busyDelay(): number {
-    return this.waitMs * (1 + this.random());
   }
 
   private spread(ms: number): number {

@@ -4,8 +4,8 @@
  * Dependencies given by KAFKA_BROKERS / SCHEMA_REGISTRY_URL / DATABASE_URL / REDIS_URL are used instead.
  * Arguments filter test files by substring: `npm test -- packages/db`.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,28 +73,67 @@ async function cleanup(): Promise<void> {
   if (!process.env.VIGIL_TEST_KEEP) rmSync(dataDir, { recursive: true, force: true });
 }
 
-const child = spawn(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${process.env.VIGIL_TEST_CONCURRENCY ?? 2}`, '--test-timeout=300000', ...files],
-  {
-    cwd: root,
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: stack.endpoints.kafkaBrokers.join(','),
-      SCHEMA_REGISTRY_URL: stack.endpoints.schemaRegistryUrl,
-      DATABASE_URL: stack.endpoints.databaseUrl,
-      REDIS_URL: stack.endpoints.redisUrl,
-      VIGIL_TEST_DATA_DIR: dataDir,
-      VIGIL_TEST_CACHE_DIR: cacheDir,
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
-    },
-  },
-);
+const testEnvVars = {
+  ...process.env,
+  KAFKA_BROKERS: stack.endpoints.kafkaBrokers.join(','),
+  SCHEMA_REGISTRY_URL: stack.endpoints.schemaRegistryUrl,
+  DATABASE_URL: stack.endpoints.databaseUrl,
+  REDIS_URL: stack.endpoints.redisUrl,
+  VIGIL_TEST_DATA_DIR: dataDir,
+  VIGIL_TEST_CACHE_DIR: cacheDir,
+  KAFKAJS_NO_PARTITIONER_WARNING: '1',
+};
+
+let current: ChildProcess | null = null;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => child.kill(sig));
+  process.on(sig, () => current?.kill(sig));
 }
-const code: number = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+
+/** Runs test files with Node's runner; TAP goes to the console and, for reading back failures, to a file. */
+function runFiles(list: string[], concurrency: string, tapFile: string): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000',
+      '--test-reporter=tap', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+      ...list,
+    ],
+    { cwd: root, stdio: 'inherit', env: testEnvVars },
+  );
+  current = child;
+  return new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+}
+
+/** Test files with a failing test, from the `location:` of each `not ok` in a TAP report. */
+function failedFiles(tapFile: string): string[] {
+  const failed = new Set<string>();
+  const lines = existsSync(tapFile) ? readFileSync(tapFile, 'utf8').split('\n') : [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*not ok /.test(lines[i]!)) continue;
+    for (let j = i + 1; j < Math.min(lines.length, i + 12); j++) {
+      const m = /location: '(.+?\.test\.ts):\d+:\d+'/.exec(lines[j]!);
+      if (m) {
+        failed.add(relative(root, m[1]!));
+        break;
+      }
+    }
+  }
+  return [...failed].filter((f) => files.includes(f));
+}
+
+const concurrency = process.env.VIGIL_TEST_CONCURRENCY ?? (process.env.CI ? '1' : '2');
+let code = await runFiles(files, concurrency, join(dataDir, 'report.tap'));
+if (code !== 0 && !process.env.VIGIL_TEST_NO_RETRY) {
+  // Tests that start brokers, kill processes or bound latencies share two cores with everything else; a file
+  // that failed is run once more, alone, and the suite passes only if it passes then. The first failure stays
+  // in the output above.
+  const again = failedFiles(join(dataDir, 'report.tap'));
+  if (again.length > 0 && again.length <= 5) {
+    console.error(`[suite] running ${again.length} failed file(s) once more, one at a time: ${again.join(', ')}`);
+    code = await runFiles(again, '1', join(dataDir, 'retry.tap'));
+  }
+}
 await cleanup();
 console.error(`[suite] ${files.length} files in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 process.exit(code);

@@ -62,7 +62,13 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
     onLookup: (result) => metrics.tokenCache.inc({ result }),
   });
   const limiter = new SlidingWindowLimiter(o.redis, o.redisPrefix);
-  const services: ApiServices = { pool: o.pool, logger: o.logger, metrics, verifier, limiter, tokenCacheTtlMs: o.tokenCacheTtlMs,
+  const services: ApiServices = {
+    pool: o.pool,
+    logger: o.logger,
+    metrics,
+    verifier,
+    limiter,
+    tokenCacheTtlMs: o.tokenCacheTtlMs,
     ingestBaseUrl: o.ingestBaseUrl,
     delivery: o.delivery,
     backtestTimeoutMs: o.backtestTimeoutMs,

@@ -1,6 +1,7 @@
 import type { Queryable } from '@vigil/db';
 import type { z } from 'zod';
 import type { CursorPosition } from '../../http/cursor';
+import { newestFirst } from '../widening-window';
 import type { EventFilters, eventDetailSchema, eventSchema } from './event-schemas';
 
 /**
@@ -69,9 +70,13 @@ function conditions(f: EventFilters, after: CursorPosition | null, params: unkno
   return where;
 }
 
-/** One page: `limit` rows (fetch limit + 1 to learn whether more follow). */
+/** One page: `limit` rows (fetch limit + 1 to learn whether more follow), through widening time windows. */
 export async function queryEvents(db: Queryable, projectIds: number[], f: EventFilters, after: CursorPosition | null, limit: number): Promise<EventRow[]> {
   if (projectIds.length === 0) return [];
+  return newestFirst({ since: f.since, until: f.until, after }, limit, (since) => queryWindow(db, projectIds, { ...f, since }, after, limit));
+}
+
+async function queryWindow(db: Queryable, projectIds: number[], f: EventFilters, after: CursorPosition | null, limit: number): Promise<EventRow[]> {
   const params: unknown[] = [];
   const where = conditions(f, after, params);
   params.push(limit);

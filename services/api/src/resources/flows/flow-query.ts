@@ -1,6 +1,7 @@
 import type { Queryable, StoredFlowRow } from '@vigil/db';
 import type { z } from 'zod';
 import type { CursorPosition } from '../../http/cursor';
+import { newestFirst } from '../widening-window';
 import type { flowSchema, Metric } from './flow-schemas';
 
 /**
@@ -28,8 +29,13 @@ const COLUMNS = `flow_id::text as flow_id, project_id, host(exporter) as exporte
 
 const AT = (param: string) => `(timestamptz 'epoch' + ${param}::int8 * interval '1 microsecond')`;
 
+/** One page: `limit` rows (fetch limit + 1 to learn whether more follow), through widening time windows. */
 export async function queryFlows(db: Queryable, projectIds: number[], f: FlowFilters, after: CursorPosition | null, limit: number): Promise<FlowRow[]> {
   if (projectIds.length === 0) return [];
+  return newestFirst({ since: f.since, until: f.until, after }, limit, (since) => queryWindow(db, projectIds, { ...f, since }, after, limit));
+}
+
+async function queryWindow(db: Queryable, projectIds: number[], f: FlowFilters, after: CursorPosition | null, limit: number): Promise<FlowRow[]> {
   const params: unknown[] = [];
   const add = (value: unknown) => {
     params.push(value);

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { newestFirst } from './widening-window';
+
+const DAY = 86_400_000;
+
+/** The same rows through widening windows as in one unbounded query, whatever their times. */
+test('widening windows return exactly the newest rows of the unbounded query', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: -60 * DAY, max: 3 * DAY }), { maxLength: 200 }),
+      fc.integer({ min: 1, max: 60 }),
+      fc.option(fc.integer({ min: -40 * DAY, max: 0 }), { nil: undefined }),
+      fc.option(fc.integer({ min: -30 * DAY, max: 2 * DAY }), { nil: undefined }),
+      async (offsets, limit, sinceOffset, afterOffset) => {
+        const now = Date.parse('2026-06-01T00:00:00Z');
+        const times = offsets.map((o) => now + o).sort((a, b) => b - a);
+        const since = sinceOffset === undefined ? undefined : new Date(now + sinceOffset);
+        const after = afterOffset === undefined ? null : { timeUs: BigInt(now + afterOffset) * 1000n, id: 'x' };
+        const query = (lower: Date | undefined) =>
+          times.filter((t) => (lower === undefined || t >= lower.getTime()) && (after === null || t < Number(after.timeUs / 1000n))).slice(0, limit);
+        let calls = 0;
+        const got = await newestFirst({ since, after }, limit, async (lower) => (calls++, query(lower)), now);
+        assert.deepEqual(got, query(since));
+        assert.ok(calls <= 3);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});

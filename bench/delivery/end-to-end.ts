@@ -18,6 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -134,7 +135,10 @@ async function steady(harnesses: Harness[], receivers: Receiver[], rate: number,
 const receiver = await startReceiver({ secrets: () => [], reply: () => ({ status: 204 }) });
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-console.log(`# webhook delivery, ${DELIVERIES} deliveries per throughput run, concurrency ${CONCURRENCY}, 10 per endpoint`);
+const load = () => loadavg().map((n) => n.toFixed(1)).join(' ');
+// Every figure depends on what else the machine runs (Kafka, PostgreSQL and Redis share it): the
+// load average is printed before and after, and the ratios compare runs made back to back.
+console.log(`# webhook delivery, ${DELIVERIES} deliveries per throughput run, concurrency ${CONCURRENCY}, 10 per endpoint; load average ${load()}`);
 const baseline = await bareBullmq(DELIVERIES);
 const bare = baseline.perSecond;
 console.log(`baseline: bare BullMQ (addBulk + no-op worker)      ${fmt(bare).padStart(8)} jobs/s        100%                   ${baseline.cpuMsPerJob.toFixed(2)} ms CPU per job (worker process)`);
@@ -192,5 +196,6 @@ for (const endpoints of [1, 10, 100]) {
   await mixedReceiver.close();
 }
 
+console.log(`# load average at the end ${load()}`);
 await receiver.close();
 process.exit(0);

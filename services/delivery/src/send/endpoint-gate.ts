@@ -49,7 +49,7 @@ export interface EndpointGateOptions {
   perEndpoint: number;
   unhealthyBudget: number;
   slowAfterMs: number;
-  /** Longest a job waits here for a slot of a busy healthy endpoint. Default 250 ms. */
+  /** Longest a job waits here for a slot of a busy healthy endpoint. Default 1 s. */
   waitMs?: number;
   /** Jobs of all endpoints together that may wait here for a slot. Default `perEndpoint`. */
   waitingBudget?: number;
@@ -96,7 +96,7 @@ export class EndpointGate {
   private readonly random: () => number;
 
   constructor(private readonly o: EndpointGateOptions) {
-    this.waitMs = o.waitMs ?? 250;
+    this.waitMs = o.waitMs ?? 1000;
     this.deferBaseMs = Math.min(o.deferBaseMs ?? 1000, o.deferMaxMs);
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
@@ -224,9 +224,12 @@ export class EndpointGate {
     const now = this.now();
     if (this.inTrouble(state, now) || state.pausedUntil > now) return;
     if (state.inbound > 0 && now - state.inboundSince > INBOUND_GRACE_MS) state.inbound = 0;
+    // Keep about four rounds of its slots on hand (in flight, waiting here, or on their way), and
+    // top up once half of that is gone, so a busy endpoint's pipeline never runs dry.
+    const target = Math.max(2, Math.min(4 * this.o.perEndpoint, this.o.perEndpoint + (this.o.waitingBudget ?? this.o.perEndpoint)));
     const queued = state.started.length + state.waiters.length + state.inbound;
-    if (queued >= this.o.perEndpoint) return;
-    const limit = 2 * this.o.perEndpoint - queued;
+    if (queued >= target / 2) return;
+    const limit = target - queued;
     state.resuming = true;
     resume(endpointId, limit).then(
       (found) => {

@@ -88,7 +88,17 @@ export async function createHarness(): Promise<Harness> {
   const organizationId = (await createOrganization(pool, `org-${randomBytes(4).toString('hex')}`)).id;
   const projectId = (await createProject(pool, organizationId, 'web')).project.id;
   const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: 'delivery-test', logger: silentLogger() });
-  await ensureTopics(kafka, topicPrefix);
+  // Topic creation waits for leaders; a broker busy with other work can still answer "unknown
+  // topic" to that wait for a moment, so ask again.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await ensureTopics(kafka, topicPrefix);
+      break;
+    } catch (err) {
+      if (attempt >= 10 || (err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
   const codecs = await createCodecs(createSchemaRegistry(env.schemaRegistryUrl), topicPrefix);
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();

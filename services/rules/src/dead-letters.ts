@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { BatchingProducer, TopicCodec } from '@vigil/kafka';
+import { sendBounded } from './bounded-send';
 
 /** A consumed record that no retry can make usable, and why. */
 export interface Poison {
@@ -40,6 +41,6 @@ export class DeadLetters {
         }),
       })),
     );
-    await this.producer.send(this.codec.topic, messages);
+    await sendBounded(this.producer, this.codec.topic, messages);
   }
 }

@@ -15,6 +15,7 @@ import { ALERT_EVENTS_CHANNEL, markAlertEventsAttempted, markAlertEventsPublishe
 import type { BatchingProducer, TopicCodec } from '@vigil/kafka';
 import type { Logger } from '@vigil/logging';
 import pg from 'pg';
+import { sendBounded } from '../bounded-send';
 import type { RulesMetrics } from '../rules-metrics';
 import { findPublished } from './published-check';
 
@@ -115,7 +116,7 @@ export function startAlertPublisher(o: AlertPublisherOptions): AlertPublisher {
       messages.push({ key: row.alert_id, value: await o.codec.encode(parsed.data) });
     }
     await markAlertEventsAttempted(o.pool, todo.map((r) => r.id));
-    await o.producer.send(o.codec.topic, messages);
+    await sendBounded(o.producer, o.codec.topic, messages);
     await markAlertEventsPublished(o.pool, todo.map((r) => r.id));
     if (invalid.length > 0) o.metrics.dropped.inc({ stage: 'publish', reason: 'invalid_alert_event' }, invalid.length);
     for (const row of todo) if (!invalid.includes(row.id)) o.metrics.published.inc({ event_type: row.event_type });

@@ -18,6 +18,7 @@
 import type { Message } from 'kafkajs';
 import type { BatchContext, BatchingProducer } from '@vigil/kafka';
 import { eventTime, type InputRecord, type Source } from '@vigil/rule-engine';
+import { sendBounded } from '../bounded-send';
 import type { ProjectDirectory } from '../catalog/project-directory';
 import type { DeadLetters, Poison } from '../dead-letters';
 import type { RulesMetrics } from '../rules-metrics';
@@ -100,7 +101,7 @@ async function routeRound(o: GroupRouterOptions, sourceOf: (topic: string) => So
   const out: Message[] = [];
   const counts = { events: routeRecords(o, 'events', mergeByTime(bySource.events), out), flows: routeRecords(o, 'flows', mergeByTime(bySource.flows), out) };
   for (const p of poison) await o.deadLetters.send(p.topic, p.partition, p.items);
-  await o.producer.send(o.repartition.topic, out);
+  await sendBounded(o.producer, o.repartition.topic, out);
 
   // Counted once durable, so "routed" never runs ahead of what the detection stage can read.
   for (const source of ['events', 'flows'] as const) {

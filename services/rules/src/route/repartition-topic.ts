@@ -23,7 +23,12 @@ export async function ensureRepartitionTopic(kafka: Kafka, topic: string, partit
             numPartitions: partitions,
             replicationFactor,
             // Kept as long as the input topics: a detection stage that was down can still catch up.
-            configEntries: [{ name: 'retention.ms', value: WEEK_MS }, { name: 'compression.type', value: 'producer' }],
+            // Room for a record of the largest size the input topics take, plus the routing headers.
+            configEntries: [
+              { name: 'retention.ms', value: WEEK_MS },
+              { name: 'compression.type', value: 'producer' },
+              { name: 'max.message.bytes', value: String(8 * 1024 * 1024) },
+            ],
           }],
         })
         .catch((err: { type?: string }) => {

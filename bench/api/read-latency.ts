@@ -51,7 +51,7 @@ async function benchDatabase(name: string): Promise<string> {
   return admin.toString();
 }
 
-async function startApiProcess(databaseUrl: string, port: number): Promise<ChildProcess> {
+async function startApiProcess(databaseUrl: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}/services/api/src/main.ts`], {
     env: {
       ...process.env,
@@ -60,9 +60,14 @@ async function startApiProcess(databaseUrl: string, port: number): Promise<Child
       VIGIL_API_REDIS_PREFIX: `vigil:apibench:${process.pid}:`,
       VIGIL_API_DB_POOL: '20',
       VIGIL_LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  // The API must not outlive the benchmark, however it ends.
+  const stop = () => child.kill('SIGTERM');
+  process.once('exit', stop);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (stop(), process.exit(130)));
   for (let i = 0; i < 200; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return child;
@@ -200,24 +205,33 @@ const deep = await pool.query<{ us: string; id: string }>(
 );
 const deepCursor = { timeUs: BigInt(deep.rows[0]!.us), id: deep.rows[0]!.id };
 
-const port = await freePort();
-const api = await startApiProcess(databaseUrl, port);
 const seconds = Number(args.duration);
 const connections = Number(args.connections);
 const results: Array<{ s: Scenario; m: Measured }> = [];
-try {
-  for (const s of scenarios(data, deepCursor)) {
-    const url = `http://127.0.0.1:${port}${s.path}`;
-    const check = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-    if (!check.ok) throw new Error(`${s.name}: ${check.status} ${await check.text()}`);
-    await wrk(url, token, 2, connections); // warm-up
-    const m = await wrk(url, token, seconds, connections);
-    results.push({ s, m });
-    log(`  ${s.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms${m.non2xx ? `, ${m.non2xx} non-2xx` : ''}`);
+
+async function measure(list: Scenario[], env: Record<string, string>, suffix = ''): Promise<void> {
+  const port = await freePort();
+  const api = await startApiProcess(databaseUrl, port, env);
+  try {
+    for (const s of list) {
+      const url = `http://127.0.0.1:${port}${s.path}`;
+      const check = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      if (!check.ok) throw new Error(`${s.name}: ${check.status} ${await check.text()}`);
+      await wrk(url, token, 2, connections); // warm-up
+      const m = await wrk(url, token, seconds, connections);
+      const named = { ...s, name: s.name + suffix };
+      results.push({ s: named, m });
+      log(`  ${named.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms${m.non2xx ? `, ${m.non2xx} non-2xx` : ''}`);
+    }
+  } finally {
+    api.kill('SIGTERM');
   }
-} finally {
-  api.kill('SIGTERM');
 }
+
+const all = scenarios(data, deepCursor);
+await measure(all, {});
+// Top talkers again with every request aggregating the rollups (no shared answers): the query's own cost.
+await measure(all.filter((s) => s.kind === 'top-talkers'), { VIGIL_API_ROLLUP_CACHE_TTL: '0' }, ' (cache off)');
 
 const base = results[0]!.m;
 log(`\n${connections} concurrent connections, ${seconds} s per scenario, API and PostgreSQL on this machine (${(await import('node:os')).cpus().length} cores)\n`);

@@ -44,6 +44,13 @@ export const ingestConfigShape = {
   VIGIL_INGEST_RETRY_AFTER: z.coerce.number().int().min(1).max(3600).default(5),
   /** How long a request's first message waits for others to share its Kafka produce request. */
   VIGIL_INGEST_PRODUCE_LINGER: durationMs('1ms'),
+  /**
+   * Directory of the on-disk spool that takes events while Kafka cannot (answered 200 once fsynced,
+   * delivered when Kafka is back). Unset: no spool, such requests are answered 503.
+   */
+  VIGIL_INGEST_SPOOL_DIR: z.string().min(1).optional(),
+  /** Bytes the spool holds at most; beyond it requests are answered 503. */
+  VIGIL_INGEST_SPOOL_MAX_SIZE: byteSize(1024 * 1024 * 1024),
   /** Proxies whose X-Forwarded-For is believed for the client IP. */
   VIGIL_INGEST_TRUSTED_PROXIES: cidrList(''),
   /** Longest graceful stop: in-flight requests finish and the producer flushes within it. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createPool } from '@vigil/db';
 import { AvroFlowWriter, FlowBodyDecoder, FlowMessageBuilder } from '@vigil/flow-publisher';
@@ -14,11 +15,17 @@ import { nativeEventsEndpoint } from './endpoints/native-events';
 import { storeEndpoint } from './endpoints/store';
 import { EventLog } from './event-log/event-log';
 import { sizeAvroScratchBuffer } from './event-log/event-messages';
+import { Spool } from './event-log/spool';
 import { clientIpResolver } from './http/client-ip';
 import { IngestRequestHandler } from './http/ingest-request';
 import { IngestServer } from './http/server';
 import { IngestMetrics } from './outcomes/ingest-metrics';
 import { KeyRateLimiter } from './quota/key-rate-limiter';
+
+/** With a spool, how long a start waits for Kafka before accepting into the spool. */
+const KAFKA_START_WAIT_MS = 5000;
+/** How long a stop lets the producer flush. */
+const KAFKA_STOP_WAIT_MS = 5000;
 
 export interface RunningIngest {
   port: number;
@@ -50,7 +57,17 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     // Bounded retries: a write that cannot be acknowledged fails in seconds and is answered 503.
     producer: { retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 } },
   });
-  const admin = kafka.admin();
+  let admin: ReturnType<typeof kafka.admin> | null = null;
+  /** Readiness: a metadata request through an admin client, connected on first use. */
+  const kafkaReachable = async (): Promise<boolean> => {
+    if (admin === null) {
+      const created = kafka.admin();
+      await created.connect();
+      admin = created;
+      cleanups.push(() => created.disconnect());
+    }
+    return (await admin.describeCluster()).brokers.length > 0;
+  };
   const cleanups: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
     for (const fn of cleanups.splice(0).reverse()) await fn().catch((err: unknown) => logger.warn({ err }, 'stop step failed'));
@@ -60,12 +77,29 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     cleanups.push(() => pool.end());
     await redis.connect().catch((err: unknown) => logger.warn({ err }, 'Redis unreachable at start; rate limits hold per instance until it is'));
     cleanups.push(async () => redis.disconnect());
-    await ensureTopics(kafka, config.VIGIL_TOPIC_PREFIX);
     const codecs = await createCodecs(createSchemaRegistry(config.SCHEMA_REGISTRY_URL), config.VIGIL_TOPIC_PREFIX);
-    await producer.connect();
-    cleanups.push(() => producer.disconnect());
-    await admin.connect();
-    cleanups.push(() => admin.disconnect());
+    const spool =
+      config.VIGIL_INGEST_SPOOL_DIR === undefined
+        ? null
+        : await Spool.open({ dir: config.VIGIL_INGEST_SPOOL_DIR, maxBytes: config.VIGIL_INGEST_SPOOL_MAX_SIZE, logger });
+    const connectKafka = async () => {
+      await ensureTopics(kafka, config.VIGIL_TOPIC_PREFIX);
+      await producer.connect();
+    };
+    const firstConnect = connectKafka();
+    firstConnect.catch(() => undefined);
+    let connected = true;
+    if (spool === null) {
+      // Without a spool ingest cannot accept anything while Kafka is down: fail the start (and be restarted).
+      await firstConnect;
+    } else {
+      // With a spool, start within seconds whatever Kafka does; the event log connects when it can.
+      connected = await Promise.race([firstConnect.then(() => true, () => false), sleep(KAFKA_START_WAIT_MS).then(() => false)]);
+      if (!connected) logger.error('Kafka unreachable at start: accepting into the spool until it is');
+    }
+    // Every answered request is settled by now (acknowledged, spooled or refused): flushing what is
+    // left for Kafka is best effort and must not hold the stop while Kafka is down.
+    cleanups.push(() => Promise.race([producer.disconnect(), sleep(KAFKA_STOP_WAIT_MS)]));
 
     const keys = new KeyCache({
       lookup: projectKeyLookup(pool),
@@ -82,12 +116,20 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     cleanups.push(() => limiter.close());
     const eventLog = new EventLog({
       producer,
+      spool,
+      connected,
+      connect: connectKafka,
+      connecting: connected ? null : firstConnect,
       timeoutMs: config.VIGIL_INGEST_PRODUCE_TIMEOUT,
       maxPendingBytes: config.VIGIL_INGEST_MAX_PENDING_SIZE,
       logger,
       onFailure: (cause) => metrics.eventLogFailures.labels(cause).inc(),
       onState: (available) => metrics.eventLogState.set(available ? 1 : 0),
+      onSpooled: (n) => metrics.spooled.inc(n),
+      onSpoolDelivered: (n) => metrics.spoolDelivered.inc(n),
     });
+    // Stopped before the producer disconnects: a delivery in progress finishes first.
+    cleanups.push(() => eventLog.close());
 
     const maxEvent = config.VIGIL_INGEST_MAX_EVENT_SIZE;
     const maxEnvelope = config.VIGIL_INGEST_MAX_ENVELOPE_SIZE;
@@ -115,13 +157,14 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
       metrics: registry,
       readiness: {
         accepting: async () => server?.isAccepting() ?? false,
-        kafka: async () => eventLog.isAvailable() && (await admin.describeCluster()).brokers.length > 0,
+        // With a spool, Kafka being down does not stop ingest from accepting durably.
+        event_log: async () => (spool !== null ? eventLog.canAccept() : eventLog.isAvailable() && (await kafkaReachable())),
         postgres: async () => (await pool.query('select 1')).rowCount === 1,
       },
     });
     server = new IngestServer({ endpoints, handler, adminRoutes: routes, metrics, logger });
     const created = server;
-    metrics.observe({ pendingBytes: () => eventLog.pending(), inFlight: () => created.inFlight() }, registry);
+    metrics.observe({ pendingBytes: () => eventLog.pending(), spoolBytes: () => eventLog.spooled(), inFlight: () => created.inFlight() }, registry);
     const port = await server.listen(config.VIGIL_INGEST_ADDR);
     logger.info({ host: config.VIGIL_INGEST_ADDR.host, port }, 'ingest listening');
     const running = server;

@@ -314,7 +314,7 @@ describe('HTTP surface', () => {
     assert.equal((await fetch(`${t.base}/api/abc/envelope/`, { method: 'POST' })).status, 404);
     assert.deepEqual(await (await fetch(`${t.base}/healthz`)).json(), { status: 'ok' });
     const ready = await fetch(`${t.base}/readyz`);
-    assert.deepEqual(await ready.json(), { status: 'ready', checks: { accepting: true, kafka: true, postgres: true } });
+    assert.deepEqual(await ready.json(), { status: 'ready', checks: { accepting: true, event_log: true, postgres: true } });
     assert.match(await t.metricsText(), /vigil_ingest_requests_total\{endpoint="envelope",status="405",service="ingest"\} 1/);
   });
 });

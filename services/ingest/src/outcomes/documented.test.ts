@@ -16,7 +16,7 @@ test('docs/ingest.md documents every reason code and category ingest can count',
 test('docs/ingest.md documents every ingest and store metric', async () => {
   const registry = createMetrics('docs');
   const metrics = new IngestMetrics(registry);
-  metrics.observe({ pendingBytes: () => 0, inFlight: () => 0 }, registry);
+  metrics.observe({ pendingBytes: () => 0, spoolBytes: () => 0, inFlight: () => 0 }, registry);
   createStoreMetrics(registry);
   const names = (await registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('vigil_'));
   assert.ok(names.length >= 17);

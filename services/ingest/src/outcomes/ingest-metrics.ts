@@ -16,6 +16,8 @@ export class IngestMetrics {
   readonly rateLimiterErrors: Counter;
   readonly eventLogFailures: Counter<'cause'>;
   readonly eventLogState: Gauge;
+  readonly spooled: Counter;
+  readonly spoolDelivered: Counter;
   private readonly children = new Map<string, { inc(n?: number): void }>();
   private readonly timers = new Map<string, { observe(v: number): void }>();
 
@@ -59,7 +61,7 @@ export class IngestMetrics {
     });
     this.eventLogFailures = new Counter({
       name: 'vigil_ingest_event_log_failures_total',
-      help: 'Writes to Kafka that failed (error), timed out (timeout), or were refused while Kafka was failing (unavailable) or the backlog was full (backlog)',
+      help: 'Writes to Kafka that failed (error), timed out (timeout), were refused while Kafka was failing (unavailable) or the backlog was full (backlog); spool writes refused (spool_full) or failing (spool_error)',
       labelNames: ['cause'],
       registers,
     });
@@ -69,10 +71,28 @@ export class IngestMetrics {
       registers,
     });
     this.eventLogState.set(1);
+    this.spooled = new Counter({
+      name: 'vigil_ingest_spooled_events_total',
+      help: 'Events written to the on-disk spool (and answered 200) while Kafka could not take them',
+      registers,
+    });
+    this.spoolDelivered = new Counter({
+      name: 'vigil_ingest_spool_delivered_events_total',
+      help: 'Events delivered from the spool to Kafka',
+      registers,
+    });
   }
 
   /** Gauges read when scraped, so the hot path does not update them per request. */
-  observe(o: { pendingBytes: () => number; inFlight: () => number }, registry: Registry): void {
+  observe(o: { pendingBytes: () => number; spoolBytes: () => number; inFlight: () => number }, registry: Registry): void {
+    new Gauge({
+      name: 'vigil_ingest_spool_bytes',
+      help: 'Bytes in the on-disk spool waiting for Kafka',
+      registers: [registry],
+      collect() {
+        this.set(o.spoolBytes());
+      },
+    });
     new Gauge({
       name: 'vigil_ingest_event_log_pending_bytes',
       help: 'Bytes written to the producer and not yet acknowledged by Kafka',

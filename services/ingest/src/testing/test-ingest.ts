@@ -15,6 +15,9 @@ import { startIngest, type RunningIngest } from '../ingest';
 export interface TestIngest {
   ingest: RunningIngest;
   base: string;
+  config: IngestConfig;
+  /** Stops ingest (gracefully) and starts a new one with the same configuration. */
+  restartIngest(): Promise<void>;
   pool: Pool;
   databaseUrl: string;
   prefix: string;
@@ -28,6 +31,11 @@ export interface TestIngest {
   seen: Map<string, EventRecord>;
   /** Waits until every id is in Kafka; returns their records. */
   inKafka(ids: string[], timeoutMs?: number): Promise<EventRecord[]>;
+  /**
+   * Reads the whole topic with a fresh consumer group and fails unless every id is there: the
+   * check after a broker restart, which the long-lived reader may take a while to survive.
+   */
+  inKafkaFromScratch(ids: string[], timeoutMs?: number): Promise<void>;
   /** The body of /metrics. */
   metricsText(): Promise<string>;
   stop(): Promise<void>;
@@ -66,6 +74,8 @@ export async function startTestIngest(options: TestIngestOptions = {}): Promise<
     VIGIL_INGEST_MAX_PENDING_SIZE: 64 * 1024 * 1024,
     VIGIL_INGEST_RETRY_AFTER: 5,
     VIGIL_INGEST_PRODUCE_LINGER: 1,
+    VIGIL_INGEST_SPOOL_DIR: undefined,
+    VIGIL_INGEST_SPOOL_MAX_SIZE: 1024 * 1024 * 1024,
     VIGIL_INGEST_TRUSTED_PROXIES: [],
     VIGIL_INGEST_SHUTDOWN_TIMEOUT: 20_000,
     VIGIL_LOG_LEVEL: 'warn',
@@ -94,9 +104,15 @@ export async function startTestIngest(options: TestIngestOptions = {}): Promise<
     });
   }
 
-  return {
+  const t: TestIngest = {
     ingest,
     base,
+    config,
+    async restartIngest() {
+      await t.ingest.stop();
+      t.ingest = await startIngest(config, silentLogger());
+      t.base = `http://127.0.0.1:${t.ingest.port}`;
+    },
     pool,
     databaseUrl,
     prefix,
@@ -115,15 +131,45 @@ export async function startTestIngest(options: TestIngestOptions = {}): Promise<
       }
       return ids.map((id) => seen.get(id) as EventRecord);
     },
+    async inKafkaFromScratch(ids, timeoutMs = 120_000) {
+      const found = new Set<string>();
+      const wanted = new Set(ids);
+      const fresh = await runConsumer({
+        kafka,
+        groupId: `${prefix}verify-${Date.now()}`,
+        topics: [codecs.events.topic],
+        logger: silentLogger(),
+        async handleBatch(batch) {
+          for (const m of batch.messages) {
+            const id = m.key?.toString();
+            if (id !== undefined && wanted.has(id)) found.add(id);
+          }
+        },
+      });
+      try {
+        const deadline = Date.now() + timeoutMs;
+        while (found.size < wanted.size) {
+          if (Date.now() > deadline) {
+            const missing = ids.filter((id) => !found.has(id));
+            const where = missing.map((id) => `${id}@${ids.indexOf(id)}/${ids.length}${seen.has(id) ? ' (seen by the reader)' : ''}`);
+            assert.fail(`not in Kafka after ${timeoutMs} ms (${found.size} of ${wanted.size} found): ${where.join(', ')}`);
+          }
+          await sleep(100);
+        }
+      } finally {
+        await fresh.stop();
+      }
+    },
     async metricsText() {
-      return (await fetch(`${base}/metrics`)).text();
+      return (await fetch(`${t.base}/metrics`)).text();
     },
     async stop() {
-      await ingest.stop();
+      await t.ingest.stop();
       await reader?.stop();
       await pool.end();
     },
   };
+  return t;
 }
 
 /** A second key for the project (e.g. to revoke it). */

@@ -103,8 +103,8 @@ async function worker(rules: number): Promise<Run> {
   }
   const end = performance.now();
   const run = {
-    routeRate: EVENTS / ((routed - first) / 1000),
-    endRate: EVENTS / ((end - first) / 1000),
+    routeRate: EVENTS / (Math.max(1, routed - first) / 1000),
+    endRate: EVENTS / (Math.max(1, end - first) / 1000),
     messages: await metricValue(m, 'vigil_rules_repartitioned_total'),
     // Detections (a repeated run finds the same ones, already stored: duplicates).
     alerts: await metricValue(m, 'vigil_rules_alerts_total'),

@@ -42,7 +42,7 @@ const MODES: ReadonlyArray<{ name: string; args: string[]; tcp?: boolean; sample
 describe('softflowd export modes, stored by Vigil', () => {
   let p: FlowPipeline;
   const packets = recentScenario();
-  const pcap = `/tmp/s${process.pid % 100000}.pcap`;
+  const pcap = `/tmp/s${(process.pid % 1_000_000).toString(36)}.pcap`; // at most 15 characters
   before(async () => {
     writeFileSync(pcap, writePcap(packets));
     p = await startFlowPipeline();

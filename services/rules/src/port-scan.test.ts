@@ -21,7 +21,8 @@ const SCANNER = '192.0.2.66';
 const SLOW_SCANNER = '192.0.2.77';
 const TARGET = '10.0.0.5';
 const CLIENT = '10.0.0.7';
-const PCAP = `/tmp/r${process.pid % 100_000}.pcap`;
+// softflowd keeps 15 characters of the -r path: /tmp/r + at most 4 base-36 digits + .pcap.
+const PCAP = `/tmp/r${(process.pid % 1_000_000).toString(36)}.pcap`;
 
 before(async () => {
   h = await createHarness('rps');

@@ -143,7 +143,8 @@ export async function startRules(config: RulesConfig, logger: Logger): Promise<R
       logger,
       fromBeginning: true,
       partitionsConsumedConcurrently: concurrency,
-      consumer: membership,
+      // Larger batches: a group changed many times in a batch is written once.
+      consumer: { ...membership, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 },
       handleBatch: retrying('detect', (batch) => stage.handle(batch), metrics, logger),
       onConsumer: (consumer) => {
         consumer.on(consumer.events.GROUP_JOIN, (e) => {

@@ -88,19 +88,21 @@ export async function saveProgress(db: Queryable, p: TaskProgress): Promise<Inse
 
   const upserts = p.changes.filter((c) => c.value !== null);
   const deletes = p.changes.filter((c) => c.value === null);
+  // One JSON parameter per statement: serialised natively, parsed once by PostgreSQL (state values
+  // can be large, and array literals would be escaped character by character).
   if (upserts.length > 0) {
     await db.query(
       `insert into rule_state (topic, partition, organization_id, key, value)
-       select $1, $2, u.organization_id, u.key, u.value from unnest($3::bigint[], $4::text[], $5::text[]) as u(organization_id, key, value)
+       select $1, $2, u.o, u.k, u.v from json_to_recordset($3::json) as u(o bigint, k text, v text)
        on conflict (topic, partition, organization_id, key) do update set value = excluded.value`,
-      [p.topic, p.partition, upserts.map((c) => c.organizationId), upserts.map((c) => c.key), upserts.map((c) => c.value)],
+      [p.topic, p.partition, JSON.stringify(upserts.map((c) => ({ o: c.organizationId, k: c.key, v: c.value })))],
     );
   }
   if (deletes.length > 0) {
     await db.query(
-      `delete from rule_state s using unnest($3::bigint[], $4::text[]) as d(organization_id, key)
-       where s.topic = $1 and s.partition = $2 and s.organization_id = d.organization_id and s.key = d.key`,
-      [p.topic, p.partition, deletes.map((c) => c.organizationId), deletes.map((c) => c.key)],
+      `delete from rule_state s using json_to_recordset($3::json) as d(o bigint, k text)
+       where s.topic = $1 and s.partition = $2 and s.organization_id = d.o and s.key = d.k`,
+      [p.topic, p.partition, JSON.stringify(deletes.map((c) => ({ o: c.organizationId, k: c.key })))],
     );
   }
   await db.query(

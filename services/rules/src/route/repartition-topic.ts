@@ -4,10 +4,26 @@
  * `murmur2(key) mod partitions`, and its state lives with that partition — so a mismatch with the
  * configuration is reported and the existing count is used.
  */
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '@vigil/logging';
 
 const WEEK_MS = String(7 * 24 * 3600 * 1000);
+
+/** Waits (up to a minute: a busy broker propagates metadata slowly) until every partition has a leader. */
+async function partitionsWithLeaders(admin: Admin, topic: string): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const partitions = metadata.topics[0]?.partitions ?? [];
+      if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return partitions.length;
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topic ${topic} has no leader for every partition after a minute`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 export async function ensureRepartitionTopic(kafka: Kafka, topic: string, partitions: number, replicationFactor: number, logger: Logger): Promise<number> {
   const admin = kafka.admin();
@@ -17,7 +33,7 @@ export async function ensureRepartitionTopic(kafka: Kafka, topic: string, partit
     if (!existing.has(topic)) {
       await admin
         .createTopics({
-          waitForLeaders: true,
+          waitForLeaders: false,
           topics: [{
             topic,
             numPartitions: partitions,
@@ -35,9 +51,7 @@ export async function ensureRepartitionTopic(kafka: Kafka, topic: string, partit
           if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
         });
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-    const actual = metadata.topics[0]?.partitions.length ?? 0;
-    if (actual === 0) throw new Error(`topic ${topic} has no partitions`);
+    const actual = await partitionsWithLeaders(admin, topic);
     if (actual !== partitions) {
       logger.warn({ topic, partitions: actual, configured: partitions }, 'the re-partition topic exists with another partition count; using it (the count of an existing topic must not change)');
     }

@@ -95,6 +95,9 @@ function runFiles(list: string[], concurrency: string, tapFile: string): Promise
     process.execPath,
     [
       '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000',
+      // A file whose tests and hooks all finished ends there, even if a client library left
+      // something pending (kafkajs reconnect loops after a broker restart, for one).
+      '--test-force-exit',
       '--test-reporter=tap', '--test-reporter-destination=stdout',
       '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
       ...list,

@@ -72,7 +72,7 @@ export function postgresComponent(o: PostgresOptions): Component {
     name: 'postgres',
     endpoint: creds.url('postgres').replace(/:[^:@/]+@/, ':***@'),
     dataDir: o.dataDir,
-    startTimeoutMs: 60_000,
+    startTimeoutMs: 180_000, // crash recovery replays the WAL before it accepts connections
     stopSignal: 'SIGINT',
     async prepare({ home }) {
       const dir = clusterDir(home);

@@ -143,9 +143,16 @@ function readValue(op: Exclude<PlanOp, { kind: 'skip' } | { kind: 'varskip' }>, 
     case 'ntp':
       return ntpToUnixMs(dv.getUint32(at), dv.getUint32(at + 4));
     case 'uint': {
+      // Above 4 bytes: high part times 2^32 plus the low 32 bits, rounded once, as the generated
+      // code does (counters past 2^53 lose their low bits the same way on both paths).
+      const high = op.length > 4 ? op.length - 4 : 0;
       let v = 0;
-      for (let i = 0; i < op.length; i++) v = v * 256 + buf[at + i]!;
-      return v;
+      for (let i = 0; i < high; i++) v = v * 256 + buf[at + i]!;
+      if (high === 0) {
+        for (let i = 0; i < op.length; i++) v = v * 256 + buf[at + i]!;
+        return v;
+      }
+      return v * 4294967296 + dv.getUint32(at + high);
     }
   }
 }

@@ -117,6 +117,7 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     const eventLog = new EventLog({
       producer,
       spool,
+      spoolTopics: new Set([codecs.events.topic]),
       connected,
       connect: connectKafka,
       connecting: connected ? null : firstConnect,

@@ -16,6 +16,11 @@ export interface EventLogOptions {
   /** The on-disk spool, when configured. */
   spool?: Spool | null;
   /**
+   * Topics whose writes may go to the spool (default: all). Flows are not spooled: their contract
+   * is that 200 means in Kafka, and a flow exporter resends nothing anyway.
+   */
+  spoolTopics?: ReadonlySet<string>;
+  /**
    * Whether the producer is connected. Only with a spool may ingest start while Kafka is down:
    * everything is spooled until `connect` (topics, producer) succeeds for the drainer.
    */
@@ -111,11 +116,12 @@ export class EventLog {
 
   async write(topic: string, messages: Message[], bytes: number): Promise<void> {
     if (messages.length === 0) return;
-    if (this.spool !== null && (!this.available || this.spool.bytes() > 0)) return this.toSpool(topic, messages);
+    const spooling = this.spool !== null && (this.o.spoolTopics === undefined || this.o.spoolTopics.has(topic));
+    if (spooling && (!this.available || (this.spool as Spool).bytes() > 0)) return this.toSpool(topic, messages);
     try {
       await this.toKafka(topic, messages, bytes);
     } catch (error) {
-      if (this.spool === null || !isProtocolError(error) || error.reason !== 'event_log_unavailable') throw error;
+      if (!spooling || !isProtocolError(error) || error.reason !== 'event_log_unavailable') throw error;
       await this.toSpool(topic, messages);
     }
   }

@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
+import { encodeNetflowBody, parseNetflowBody } from '@vigil/flow-decoder';
 import { serializeEnvelope } from '@vigil/sentry-protocol';
 import { startStack, type StackConfig, type StartedStack } from '@vigil/stack';
 import { freePort, testEnv } from '@vigil/testkit';
@@ -73,6 +75,21 @@ async function send(t: TestIngest): Promise<Sent> {
   return { id, status: res.status, retryAfter: res.headers.get('retry-after'), ms: Date.now() - started };
 }
 
+const FLOWS = encodeNetflowBody(
+  parseNetflowBody(readFileSync(new URL('../../../../packages/flow-decoder/fixtures/softflowd-v5.netflow', import.meta.url))).datagrams,
+);
+
+/** NetFlow v5 export posted to the flows endpoint (no templates needed). */
+async function sendFlows(t: TestIngest): Promise<{ status: number; reason: string; retryAfter: string | null }> {
+  const res = await fetch(`${t.base}/api/${t.projectId}/flows/?sentry_key=${t.publicKey}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-netflow' },
+    body: FLOWS,
+  });
+  const body = (await res.json()) as { reason?: string };
+  return { status: res.status, reason: body.reason ?? '', retryAfter: res.headers.get('retry-after') };
+}
+
 async function sendMany(t: TestIngest, n: number): Promise<Sent[]> {
   const out: Sent[] = [];
   for (let i = 0; i < n; i += 4) out.push(...(await Promise.all([send(t), send(t), send(t), send(t)])));
@@ -127,6 +144,11 @@ test('Kafka down: 503 (never 200) without a spool, 200 from the spool with one; 
     assert.ok((await metric(spooled, 'vigil_ingest_spool_bytes')) > 0);
     assert.ok((await metric(spooled, 'vigil_ingest_spooled_events_total')) >= 40);
     assert.equal((await fetch(`${spooled.base}/readyz`)).status, 200, 'ready: accepting durably');
+    // Flows are never spooled: 200 on the flows endpoint means in Kafka, so both ingests refuse them.
+    for (const t of [spooled, plain]) {
+      const flows = await sendFlows(t);
+      assert.deepEqual(flows, { status: 503, reason: 'event_log_unavailable', retryAfter: '5' }, 'flows while Kafka is down');
+    }
 
     // Without: refused. Requests acknowledged just before the stop may still come back 200; wait for the refusals.
     await until('refused while Kafka is down', () => answers.slice(sentBeforeStop).filter((a) => a.status === 503).length >= 8, 60_000);
@@ -162,6 +184,7 @@ test('Kafka down: 503 (never 200) without a spool, 200 from the spool with one; 
     await spooled.inKafkaFromScratch([...spooledBefore, ...spooledDuring, ...spooledAfterRestart].map((a) => a.id));
     await until('spool emptied', async () => (await metric(spooled, 'vigil_ingest_spool_bytes')) === 0, 60_000);
     assert.ok((await metric(spooled, 'vigil_ingest_spool_delivered_events_total')) >= 12);
+    assert.equal((await sendFlows(spooled)).status, 200, 'flows accepted again');
     const direct = await sendMany(spooled, 8);
     assert.deepEqual(statuses(direct), [200]);
     await spooled.inKafkaFromScratch(direct.map((a) => a.id));

@@ -14,6 +14,7 @@ export { OPERATORS } from './rule/condition';
 export type { EventRecord, EventUser, FlowRecord, InputRecord, Source, Severity } from './records';
 export { eventTime } from './records';
 export type { Alert, GroupValue } from './stream/alert';
+export { sameDetection } from './stream/alert';
 export type { Evidence, EventEvidence, FlowEvidence, FlowSample, TopEntry, DistinctSample } from './stream/evidence';
 export { RuleEngine, createEngine } from './stream/engine';
 export type { EngineOptions, LoadReport, RestoreReport, RuleStatus, EngineStats } from './stream/engine';

@@ -10,6 +10,13 @@
  * The rule version is not part of the id: editing a rule's title does not turn a detection into a
  * new one. The same input in the same order therefore always yields the same ids, which makes
  * inserts idempotent across replays and restarts.
+ *
+ * In another arrival order (a replay that merges input partitions differently, a restart without
+ * state) the window that crosses first, or the record that fires first, may differ, and so may the
+ * id. What does not differ is the detection: every alert one order raises lies within `dedupe_ms`
+ * of an alert of the same rule, project and group that any other order (within the lateness)
+ * raises, while two alerts of one run never do (`sameDetection`). Storage skips a detection that
+ * is already stored under another id on that rule.
  */
 import * as crypto from 'node:crypto';
 import { formatDuration, parseDuration } from '../rule/duration';
@@ -45,6 +52,22 @@ export interface Alert {
   detected_at_ms: number;
   evidence: Evidence;
   tags: string[];
+  /**
+   * Alerts of the same rule, project and group whose windows end less than this apart are the same
+   * detection: max(window, suppress) for aggregating rules (rounded to whole buckets), `suppress`
+   * for single-record rules (0: every record is a detection of its own).
+   */
+  dedupe_ms: number;
+}
+
+/** Whether two alerts are one detection (see `dedupe_ms`); alerts with the same id always are. */
+export function sameDetection(
+  a: Pick<Alert, 'id' | 'rule_id' | 'project_id' | 'group_key' | 'window_end_ms' | 'dedupe_ms'>,
+  b: Pick<Alert, 'id' | 'rule_id' | 'project_id' | 'group_key' | 'window_end_ms' | 'dedupe_ms'>,
+): boolean {
+  if (a.id === b.id) return true;
+  if (a.rule_id !== b.rule_id || a.project_id !== b.project_id || a.group_key !== b.group_key) return false;
+  return Math.abs(a.window_end_ms - b.window_end_ms) < Math.max(a.dedupe_ms, b.dedupe_ms);
 }
 
 /** One-shot SHA-256 (`crypto.hash`, Node ≥ 20.12, is about twice as fast as createHash). */

@@ -141,6 +141,7 @@ export function evaluateSingle(ctx: DetectContext, slot: DetectSlot, projectId: 
     detected_at_ms: t,
     evidence: recordEvidence(rule.source, record),
     tags: [...rule.tags],
+    dedupe_ms: c.suppressMs,
   };
 }
 
@@ -225,5 +226,6 @@ export function evaluateAggregate(ctx: DetectContext, slot: DetectSlot, spec: Wi
     detected_at_ms: t,
     evidence,
     tags: [...rule.tags],
+    dedupe_ms: spec.spacing * spec.geometry.bucketMs,
   };
 }

@@ -2,7 +2,7 @@
  * The running collector against real Kafka and PostgreSQL: captured softflowd exports over UDP and
  * TCP come out of `vigil.flows.v1` exactly as tshark read them, attributed to the registered project,
  * keyed for the rule engine; unregistered exporters and domains are dropped and counted, and a new
- * registration takes effect within seconds.
+ * or removed registration takes effect within seconds.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -129,6 +129,41 @@ describe('collector', () => {
     const got = await c.waitForFlows(tshark.flows.length, (f) => f.record.exporter === '127.0.0.6');
     // The /29 for any domain is less specific in domain than a /32 naming another domain: it applies.
     assert.ok(got.every((f) => f.record.project_id === other));
+  });
+
+  it('drops and counts the datagrams of an exporter again within seconds of its registration being removed', async () => {
+    const { datagrams, tshark } = fixture('softflowd-ipfix');
+    const source = '127.0.0.40';
+    const fromSource = (f: CollectedFlow) => f.record.exporter === source;
+    const dropped = () => c.metric('vigil_collector_datagrams_dropped_total', { transport: 'udp', reason: 'unregistered_exporter' });
+    const project = await c.project('removed');
+    const id = await c.register(project, `${source}/32`);
+    await c.sendUdp(datagrams, source);
+    await c.waitForFlows(tshark.flows.length, fromSource);
+
+    // Deleted straight from the table (no reload call): the removal applies within the refresh interval.
+    const droppedBefore = await dropped();
+    const deleted = Date.now();
+    await c.pool.query('delete from exporters where id = $1', [id]);
+    let refusedAfter = -1;
+    while (Date.now() - deleted < 10_000) {
+      await c.sendUdp(datagrams, source);
+      await sleep(100);
+      if ((await dropped()) > droppedBefore) {
+        refusedAfter = Date.now() - deleted;
+        break;
+      }
+    }
+    assert.ok(refusedAfter >= 0 && refusedAfter < 5_000, `removal took effect after ${refusedAfter} ms`);
+
+    // From then on every datagram is dropped and counted, and none of it reaches Kafka.
+    const base = await dropped();
+    const sentAt = Date.now();
+    await c.sendUdp(datagrams, source);
+    for (let i = 0; i < 40 && (await dropped()) - base < datagrams.length; i++) await sleep(50);
+    assert.equal((await dropped()) - base, datagrams.length);
+    await sleep(1_000);
+    assert.deepEqual(c.flows.filter((f) => fromSource(f) && f.record.received_at_ms >= sentAt), []);
   });
 
   it('accounts for every datagram: read by the collector, or dropped by the kernel and counted', async () => {

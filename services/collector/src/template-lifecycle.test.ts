@@ -2,7 +2,7 @@
  * Template life cycles through the running collector, checked on what reaches Kafka: data before its
  * template (buffered, then decoded), IPFIX template withdrawal, an exporter reboot that reuses
  * template ids with another layout, and two exporters using the same template id for different
- * layouts.
+ * layouts; gaps in export sequence numbers counted as lost records (IPFIX) and packets (v9).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -134,5 +134,45 @@ describe('template life cycle', () => {
     }
     assert.deepEqual(got.map(line).sort(), want.sort());
     for (const x of got) assert.equal(x.record.exporter, x.record.protocol === 6 ? '127.0.0.13' : '127.0.0.14');
+  });
+
+  it('counts the records (IPFIX) and export packets (v9) missing from a gap in sequence numbers', async () => {
+    const project = await c.project('sequence-gaps');
+    await c.register(project, '127.0.0.15/32');
+    const from = (x: CollectedFlow) => x.record.exporter === '127.0.0.15';
+    const lost = (unit: 'records' | 'packets') => c.metric('vigil_collector_sequence_lost_total', { transport: 'udp', unit });
+    const recordsBefore = await lost('records');
+    const packetsBefore = await lost('packets');
+    const records = (n: number, third: number) => Array.from({ length: n }, (_, i) => recordA(`10.4.${third}.${i + 1}`, '10.4.0.254', 1000 + i, 80, 100, 1));
+
+    // IPFIX numbers data records sent before the message: 3 at 0, 2 at 3, then 5 records missing (next is 10, not 5).
+    const ipfixAt = (sequence: number, sets: Buffer[]) => ipfix.message({ exportSecs: T0, sequence, domain: 3 }, sets);
+    await c.sendUdp(
+      [
+        ipfixAt(0, [ipfix.templateSet([{ id: 256, fields: LAYOUT_A }]), ipfix.dataSet(256, records(3, 1))]),
+        ipfixAt(3, [ipfix.dataSet(256, records(2, 2))]),
+        ipfixAt(10, [ipfix.dataSet(256, records(1, 3))]),
+        ipfixAt(11, [ipfix.dataSet(256, records(1, 4))]),
+      ],
+      '127.0.0.15',
+      30006,
+    );
+    // NetFlow v9 numbers export packets: 20, 21, then 2 packets missing (next is 24, not 22).
+    const v9At = (sequence: number, flowsets: Buffer[]) => v9.packet({ unixSecs: T0, sysUptime: 200_000, sequence, sourceId: 4 }, flowsets);
+    await c.sendUdp(
+      [
+        v9At(20, [v9.templateFlowset([{ id: 300, fields: LAYOUT_A }]), v9.dataFlowset(300, records(1, 5))]),
+        v9At(21, [v9.dataFlowset(300, records(1, 6))]),
+        v9At(24, [v9.dataFlowset(300, records(1, 7))]),
+        v9At(25, [v9.dataFlowset(300, records(1, 8))]),
+      ],
+      '127.0.0.15',
+      30007,
+    );
+    await c.waitForFlows(11, from);
+    // The decoder's counters are exported at scrape time, at most every 100 ms.
+    await sleep(200);
+    assert.equal((await lost('records')) - recordsBefore, 5);
+    assert.equal((await lost('packets')) - packetsBefore, 2);
   });
 });

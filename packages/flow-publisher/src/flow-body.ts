@@ -5,7 +5,8 @@
  *    back (RFC 7011 framing, as over TCP); `application/x-netflow` is NetFlow v5/v9 (or IPFIX)
  *    datagrams each prefixed by a 2-byte length.
  * 2. `FlowBodyDecoder.decode` (after authentication, it needs the key): templates are remembered per
- *    (DSN key, observation domain) for the template TTL, across requests. All or nothing: a malformed
+ *    (DSN key, observation domain) for the template TTL (ingest's `VIGIL_INGEST_FLOW_TEMPLATE_TTL`),
+ *    across requests, measured on each request's `receivedAtMs`. All or nothing: a malformed
  *    message, or data whose template this key has not sent, yields no messages at all, so a sender
  *    that resends templates and data never duplicates the part that was decodable. Templates in such
  *    a body are still learned.
@@ -62,7 +63,14 @@ export type DecodedBody =
   | { ok: false; code: 'invalid_datagram'; detail: string; index: number; reason: string }
   | { ok: false; code: 'missing_template'; detail: string; missing: MissingTemplate[] };
 
+/** `90 minutes`, `30 seconds`: how long templates are remembered, for the sender. */
+function spell(ms: number): string {
+  const [n, unit] = ms >= 60_000 ? [Math.round(ms / 60_000), 'minute'] : [Math.round(ms / 1000), 'second'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
 export class FlowBodyDecoder {
+  /** Templates not resent for this long are no longer used: data needing them is a missing template. */
   readonly templateTtlMs: number;
   private readonly decoder: FlowDecoder;
   private readonly timer: NodeJS.Timeout;
@@ -104,11 +112,10 @@ export class FlowBodyDecoder {
     if (missing.size > 0) {
       const list = [...missing.values()];
       const names = list.map((m) => `${m.template_id} (observation domain ${m.observation_domain})`).join(', ');
-      const minutes = Math.round(this.templateTtlMs / 60_000);
       return {
         ok: false,
         code: 'missing_template',
-        detail: `data for template ${names} arrived before the template; nothing was written: send the templates with the data (they are remembered for ${minutes} minutes per key)`,
+        detail: `data for template ${names} arrived without the template (not sent on this key, or not within its lifetime); nothing was written: send the templates with the data (they are remembered for ${spell(this.templateTtlMs)} per key)`,
         missing: list,
       };
     }

@@ -51,6 +51,8 @@ export const ingestConfigShape = {
   VIGIL_INGEST_SPOOL_DIR: z.string().min(1).optional(),
   /** Bytes the spool holds at most; beyond it requests are answered 503. */
   VIGIL_INGEST_SPOOL_MAX_SIZE: byteSize(1024 * 1024 * 1024),
+  /** How long templates sent on a DSN key to the flows endpoint are remembered (per key and observation domain). */
+  VIGIL_INGEST_FLOW_TEMPLATE_TTL: durationMs('90m').refine((ms) => ms >= 1000, 'expected at least 1s'),
   /** Proxies whose X-Forwarded-For is believed for the client IP. */
   VIGIL_INGEST_TRUSTED_PROXIES: cidrList(''),
   /** Longest graceful stop: in-flight requests finish and the producer flushes within it. */

@@ -136,7 +136,9 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
     const maxEnvelope = config.VIGIL_INGEST_MAX_ENVELOPE_SIZE;
     // A value holds the raw event plus its normalized fields: at most about twice the event bound.
     sizeAvroScratchBuffer(2 * maxEvent + 64 * 1024);
-    const flowBodies = new FlowBodyDecoder(new FlowMessageBuilder(new AvroFlowWriter(codecs.flows.schemaId)));
+    const flowBodies = new FlowBodyDecoder(new FlowMessageBuilder(new AvroFlowWriter(codecs.flows.schemaId)), {
+      templateTtlMs: config.VIGIL_INGEST_FLOW_TEMPLATE_TTL,
+    });
     cleanups.push(async () => flowBodies.close());
     const endpoints: IngestEndpoint[] = [
       envelopeEndpoint({ codec: codecs.events, maxEnvelopeBytes: maxEnvelope, maxEventBytes: maxEvent, metrics }) as IngestEndpoint,

@@ -76,6 +76,7 @@ export async function startTestIngest(options: TestIngestOptions = {}): Promise<
     VIGIL_INGEST_PRODUCE_LINGER: 1,
     VIGIL_INGEST_SPOOL_DIR: undefined,
     VIGIL_INGEST_SPOOL_MAX_SIZE: 1024 * 1024 * 1024,
+    VIGIL_INGEST_FLOW_TEMPLATE_TTL: 90 * 60_000,
     VIGIL_INGEST_TRUSTED_PROXIES: [],
     VIGIL_INGEST_SHUTDOWN_TIMEOUT: 20_000,
     VIGIL_LOG_LEVEL: 'warn',

@@ -23,7 +23,15 @@ export class Supervisor {
   private readonly running = new Map<string, Running>();
   private stopping = false;
 
-  constructor(private readonly logger: Logger, private readonly graceMs = 20_000) {}
+  /**
+   * `output`: where the services' stdout (their JSON logs) goes; `stderr` keeps this process's stdout for
+   * its own result (`vigil up --json`). Their stderr is always this process's stderr.
+   */
+  constructor(
+    private readonly logger: Logger,
+    private readonly graceMs = 20_000,
+    private readonly output: 'inherit' | 'stderr' = 'inherit',
+  ) {}
 
   start(specs: ServiceSpec[]): void {
     for (const spec of specs) {
@@ -35,7 +43,7 @@ export class Supervisor {
 
   private launch(r: Running): void {
     const startedAt = Date.now();
-    const child = spawn(process.execPath, r.spec.args, { env: r.spec.env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, r.spec.args, { env: r.spec.env, stdio: ['ignore', this.output === 'stderr' ? 2 : 'inherit', 'inherit'] });
     r.child = child;
     this.logger.info({ service: r.spec.name, pid: child.pid }, 'service started');
     child.on('exit', (code, signal) => {

@@ -13,7 +13,8 @@ import { Supervisor } from './supervisor';
  */
 export async function up(s: Settings, out: Output): Promise<void> {
   const t0 = Date.now();
-  const logger = createLogger({ service: 'vigil', level: process.env.VIGIL_LOG_LEVEL ?? 'warn' });
+  // Logs go to stderr, with the progress messages: with --json, stdout holds the result document only.
+  const logger = createLogger({ service: 'vigil', level: process.env.VIGIL_LOG_LEVEL ?? 'warn', destination: process.stderr });
   const stack = await startStack(stackConfig(s, out.progress));
   let supervisor: Supervisor | null = null;
   let shuttingDown = false;
@@ -40,7 +41,7 @@ export async function up(s: Settings, out: Output): Promise<void> {
     const key = first ? { projectId: first.project.id, publicKey: first.publicKey } : await defaultKey(pool);
     await pool.end();
 
-    supervisor = new Supervisor(logger);
+    supervisor = new Supervisor(logger, undefined, out.json ? 'stderr' : 'inherit');
     supervisor.start(serviceSpecs(s, stack.endpoints, { VIGIL_WEBHOOK_ALLOW_CIDRS: process.env.VIGIL_WEBHOOK_ALLOW_CIDRS ?? '127.0.0.0/8,::1/128' }));
 
     const dsn = key ? formatDsn(ingestBaseUrl(s), key.publicKey, key.projectId) : null;

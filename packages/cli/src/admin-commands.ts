@@ -4,11 +4,15 @@ import {
   createOrganization,
   createProject,
   findOrganizationBySlug,
+  findProject,
   SCOPES,
   withTransaction,
   type Pool,
   type Scope,
 } from '@vigil/db';
+import { RuleValidationError } from '@vigil/rule-engine';
+// The rules service's default pack installer, imported by path: deployables are not linked as packages.
+import { installDefaultRules } from '../../../services/rules/src/default-rules';
 import { withDatabase } from './database';
 import { UsageError, type Output } from './output';
 import { formatDsn, ingestBaseUrl, type Settings } from './settings';
@@ -73,5 +77,39 @@ export async function projectCreate(s: Settings, out: Output, opts: { org: strin
   out.result(
     { id: project.id, organization: opts.org, name: project.name, slug: project.slug, dsn, public_key: key.public_key },
     `created project ${project.slug} (id ${project.id})\nDSN: ${dsn}`,
+  );
+}
+
+/**
+ * Stores the default rule pack for one project (`--project` id, or slug with `--org`); rules already
+ * there are left as they are, so running it again installs nothing new.
+ */
+export async function rulesDefaults(s: Settings, out: Output, opts: { project: string; org?: string | undefined; blocklist?: string | undefined }) {
+  const blocklist = opts.blocklist?.split(',').map((b) => b.trim()).filter(Boolean);
+  const { project, installed } = await withDatabase(s, async (pool) => {
+    let project;
+    if (opts.org !== undefined) {
+      project = await findProject(pool, (await organization(pool, opts.org)).id, opts.project);
+    } else {
+      if (!/^\d+$/.test(opts.project)) throw new UsageError(`--project ${opts.project}: give the numeric project id, or the slug with --org`);
+      const { rows } = await pool.query<{ id: number; organization_id: number; slug: string }>('select id, organization_id, slug from projects where id = $1::bigint', [opts.project]);
+      project = rows[0];
+    }
+    if (!project) throw new UsageError(`no project "${opts.project}"${opts.org !== undefined ? ` in organization "${opts.org}"` : ''}`);
+    try {
+      const installed = await installDefaultRules(pool, { organizationId: project.organization_id, projectId: project.id, actor: 'cli', options: { blocklist } });
+      return { project, installed };
+    } catch (err) {
+      if (err instanceof RuleValidationError) throw new UsageError(`--blocklist: ${err.issues.map((i) => i.message).join('; ')}`);
+      throw err;
+    }
+  });
+  const created = installed.created.map((r) => r.id);
+  out.result(
+    { project: project.id, created, existing: installed.existing },
+    created.length
+      ? `installed ${created.length} default rule(s) for project ${project.slug} (id ${project.id}): ${created.join(', ')}` +
+          (installed.existing.length ? `\nalready present, left unchanged: ${installed.existing.join(', ')}` : '')
+      : `nothing to install: project ${project.slug} (id ${project.id}) already has the default rules (${installed.existing.join(', ')})`,
   );
 }

@@ -58,6 +58,40 @@ test('org, project and token creation print JSON that works', async () => {
   }
 });
 
+test('rules defaults stores the default pack for a project; running it again installs nothing new', async () => {
+  await vigil('org', 'create', 'rulesorg');
+  const p = JSON.parse((await vigil('project', 'create', '--org', 'rulesorg', 'Edge', '--json')).stdout);
+  const first = await vigil('rules', 'defaults', '--project', String(p.id), '--json');
+  assert.equal(first.code, 0, first.stderr);
+  const installed = JSON.parse(first.stdout);
+  assert.equal(installed.project, p.id);
+  assert.ok(installed.created.length >= 5, first.stdout);
+  assert.ok(installed.created.every((id: string) => id.startsWith(`default.p${p.id}.`)), first.stdout);
+  assert.deepEqual(installed.existing, []);
+
+  const again = await vigil('rules', 'defaults', '--project', 'edge', '--org', 'rulesorg');
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /^nothing to install: project edge/);
+
+  const blocklist = await vigil('rules', 'defaults', '--project', String(p.id), '--blocklist', '203.0.113.0/24', '--json');
+  assert.equal(blocklist.code, 0, blocklist.stderr);
+  assert.deepEqual(JSON.parse(blocklist.stdout).created, [`default.p${p.id}.blocklisted-destination`]);
+
+  const pool = createPool(env.DATABASE_URL!);
+  try {
+    const { rows } = await pool.query('select count(*)::int as n from rules where project_id = $1', [p.id]);
+    assert.equal(rows[0].n, installed.created.length + 1);
+  } finally {
+    await pool.end();
+  }
+  const missing = await vigil('rules', 'defaults', '--project', '999999');
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no project "999999"/);
+  const slugOnly = await vigil('rules', 'defaults', '--project', 'edge');
+  assert.equal(slugOnly.code, 2);
+  assert.match(slugOnly.stderr, /with --org/);
+});
+
 test('"all" grants every scope; human output shows the token once with a warning', async () => {
   await vigil('org', 'create', 'allscopes');
   const res = await vigil('token', 'create', '--org', 'allscopes', '--scopes', 'all');

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@vigil/config';
 import { ConflictError } from '@vigil/db';
-import { orgCreate, projectCreate, tokenCreate } from './admin-commands';
+import { orgCreate, projectCreate, rulesDefaults, tokenCreate } from './admin-commands';
 import { createOutput, UsageError } from './output';
 import { readSettings } from './settings';
 import { infraDown, infraStatus, infraUp, migrateCommand } from './stack-commands';
@@ -15,6 +15,8 @@ const USAGE = `usage: vigil <command> [--json]
   org create SLUG [--name NAME]
   token create --org SLUG --scopes a,b,c|all [--name N] [--expires 30d]
   project create --org SLUG NAME
+  rules defaults --project ID [--org SLUG] [--blocklist cidr,cidr]
+                                       store the default rule pack for a project (again: only what is missing)
 
 Configuration is read from the environment; see README.md.`;
 
@@ -30,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       expires: { type: 'string' },
       down: { type: 'string' },
+      project: { type: 'string' },
+      blocklist: { type: 'string' },
     },
   });
   const out = createOutput(values.json);
@@ -69,6 +73,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'project create':
       await projectCreate(settings, out, { org: need(values.org, '--org'), name: need(rest.join(' ') || undefined, 'NAME') });
+      return 0;
+    case 'rules defaults':
+      await rulesDefaults(settings, out, { project: need(values.project, '--project'), org: values.org, blocklist: values.blocklist });
       return 0;
     default:
       throw new UsageError(`unknown command "${positionals.join(' ')}"\n\n${USAGE}`);

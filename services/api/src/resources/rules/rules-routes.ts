@@ -9,14 +9,17 @@ import {
   setRuleEnabled,
   updateRule,
 } from '@vigil/db';
-import { parseRule } from '@vigil/rule-engine';
+import { parseRule, RuleValidationError } from '@vigil/rule-engine';
 import { z } from 'zod';
 import type { ApiServices } from '../../api-app';
 import { ApiError, conflict, notFound } from '../../http/error-catalog';
 import { pageOffset, pagePagination, pageQuery } from '../../http/pagination';
 import { defineRoute, type AnyRoute } from '../../http/routes';
 import { projectRef } from '../resource-ids';
+import { projectParams } from '../projects/projects-routes';
 import { requireProject } from '../projects/project-lookup';
+// The rules service's default pack installer, imported by path like the backtest (see rule-backtest.ts).
+import { installDefaultRules } from '../../../../rules/src/default-rules';
 import { backtestBody, backtestResultSchema, draftBacktestBody, runBacktest } from './rule-backtest';
 import { asDefinition, projectNotFound, validRule } from './rule-validation';
 import {
@@ -33,6 +36,24 @@ import {
 
 const ruleId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected a rule id');
 const ruleParams = z.object({ rule_id: ruleId });
+
+const installDefaultsBody = z
+  .strictObject({
+    blocklist: z
+      .array(z.string().min(1).max(64))
+      .max(10_000)
+      .optional()
+      .meta({ description: 'Networks (CIDR or single addresses) whose contact raises an alert; given and non-empty, the pack includes the blocklist rule.' }),
+  })
+  .optional()
+  .meta({ id: 'InstallDefaultRules' });
+
+const installedDefaultsSchema = z
+  .object({
+    created: z.array(ruleSchema).meta({ description: 'Rules of the pack stored by this call.' }),
+    existing: z.array(z.string()).meta({ description: 'Ids of pack rules the project already had; they are left as they are.' }),
+  })
+  .meta({ id: 'InstalledDefaultRules' });
 
 /**
  * Detection rules (`rules:read`, `rules:write`): CRUD, enable/disable, the version history and
@@ -84,6 +105,39 @@ export function ruleRoutes(s: ApiServices): AnyRoute[] {
       handler: async ({ principal, body }) => {
         const rule = validRule(body);
         return toRule(await createRule(s.pool, principal.organizationId, asDefinition(rule), principal.tokenName).catch(rethrow));
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/v1/projects/{project}/rules/defaults',
+      operationId: 'installDefaultRules',
+      summary: "Install the default rule pack for a project",
+      description:
+        'Stores the default rules (brute-force logins, port scan, host sweep, large outbound transfer, known service on a ' +
+        'non-standard port and, given `blocklist`, traffic to blocklisted networks) as ordinary rules of the project, with ids ' +
+        '`default.p<project id>.<name>`. Installing again stores only the rules missing: ones already present (even edited or ' +
+        'disabled) are listed in `existing` and left unchanged. The body is optional.',
+      tag: 'rules',
+      auth: { scope: 'rules:write' },
+      params: projectParams,
+      body: installDefaultsBody,
+      response: { kind: 'item', data: installedDefaultsSchema },
+      handler: async ({ principal, params, body }) => {
+        const project = await requireProject(s.pool, principal.organizationId, params.project);
+        try {
+          const installed = await installDefaultRules(s.pool, {
+            organizationId: principal.organizationId,
+            projectId: project.id,
+            actor: principal.tokenName,
+            options: { blocklist: body?.blocklist },
+          });
+          return { created: installed.created.map(toRule), existing: installed.existing };
+        } catch (err) {
+          if (err instanceof RuleValidationError) {
+            throw new ApiError('validation_error', 'The blocklist is not valid.', err.issues.map((i) => ({ field: 'blocklist', message: i.message })));
+          }
+          return projectNotFound(err);
+        }
       },
     }),
     defineRoute({

@@ -141,3 +141,54 @@ test('backtest a stored rule and a draft over stored events; the range is bounde
   assertError(await h.post('/v1/rules/brute-force/test', { since: range.until, until: range.since }, { token }), 400, 'validation_error');
   assertError(await h.post('/v1/rules/nope/test', range, { token }), 404, 'not_found');
 });
+
+test('default rule pack: installed per project on request, again installs nothing new, blocklist adds its rule', async () => {
+  const { token, org } = await h.tenant();
+  const other = await h.tenant();
+  const { project } = await createProject(h.pool, org.id, 'defaults');
+  const first = await h.post(`/v1/projects/${project.slug}/rules/defaults`, undefined, { token });
+  assertOk(first);
+  const created: Array<{ id: string; project_id: number; created_by: string }> = first.body.data.created;
+  assert.ok(created.length >= 5, JSON.stringify(first.body.data));
+  assert.deepEqual(first.body.data.existing, []);
+  for (const rule of created) {
+    assert.match(rule.id, new RegExp(`^default\\.p${project.id}\\.`));
+    assert.equal(rule.project_id, project.id);
+    assert.equal(rule.created_by, 'test');
+  }
+  assert.ok(!created.some((r) => r.id.endsWith('.blocklisted-destination')), 'no blocklist, no blocklist rule');
+  const listed = await h.get(`/v1/rules?project=${project.id}`, { token });
+  assert.equal(listed.body.pagination.total, created.length);
+
+  const again = await h.post(`/v1/projects/${project.id}/rules/defaults`, {}, { token });
+  assertOk(again);
+  assert.deepEqual(again.body.data.created, []);
+  assert.deepEqual([...again.body.data.existing].sort(), created.map((r) => r.id).sort());
+
+  const blocklisted = await h.post(`/v1/projects/${project.id}/rules/defaults`, { blocklist: ['203.0.113.0/24', '2001:db8::/32'] }, { token });
+  assertOk(blocklisted);
+  assert.deepEqual(blocklisted.body.data.created.map((r: { id: string }) => r.id), [`default.p${project.id}.blocklisted-destination`]);
+  assert.deepEqual(blocklisted.body.data.created[0].match, { field: 'dst_addr', cidr: ['203.0.113.0/24', '2001:db8::/32'] });
+  assert.equal(blocklisted.body.data.existing.length, created.length);
+
+  const bad = await h.post(`/v1/projects/${project.id}/rules/defaults`, { blocklist: ['300.0.0.0/8'] }, { token });
+  assertError(bad, 400, 'validation_error');
+  assert.equal(bad.body.error.details[0].field, 'blocklist');
+  assertError(await h.post(`/v1/projects/${project.id}/rules/defaults`, { blocklist: 'x' }, { token }), 400, 'validation_error');
+  assertError(await h.post(`/v1/projects/${project.id}/rules/defaults`, { colour: 'blue' }, { token }), 400, 'validation_error');
+
+  assertError(await h.post(`/v1/projects/${project.id}/rules/defaults`, undefined, { token: other.token }), 404, 'not_found');
+  assertError(await h.post(`/v1/projects/${project.slug}/rules/defaults`, undefined, { token: other.token }), 404, 'not_found');
+  assert.equal((await h.get('/v1/rules', { token: other.token })).body.pagination.total, 0, 'nothing installed for the other organization');
+  const readOnly = await h.token(org.id, ['rules:read']);
+  assertError(await h.post(`/v1/projects/${project.id}/rules/defaults`, undefined, { token: readOnly.token }), 403, 'forbidden');
+});
+
+test("a draft backtest naming another organization's project is 404", async () => {
+  const a = await h.tenant();
+  const b = await h.tenant();
+  const { project } = await createProject(h.pool, a.org.id, 'draft-a');
+  const range = { since: '2026-02-10T07:00:00Z', until: '2026-02-10T09:00:00Z' };
+  assertError(await h.post('/v1/rules/test', { ...range, rule: bruteForce(project.id) }, { token: b.token }), 404, 'not_found');
+  assertOk(await h.post('/v1/rules/test', { ...range, rule: bruteForce(project.id) }, { token: a.token }));
+});

@@ -104,6 +104,19 @@ test('OpenAPI 3.1 document and the reference page', async () => {
   assert.match(page.text, /<code>\/v1\/projects<\/code>/);
 });
 
+test('request bodies are documented as required unless the endpoint accepts none', async () => {
+  const paths = (await h.get('/v1/openapi.json')).body.paths;
+  assert.equal(paths['/v1/webhooks/{webhook_id}/rotate-secret'].post.requestBody.required, false);
+  assert.equal(paths['/v1/projects/{project}/rules/defaults'].post.requestBody.required, false);
+  assert.equal(paths['/v1/projects'].post.requestBody.required, true);
+  assert.equal(paths['/v1/rules'].post.requestBody.required, true);
+  assert.equal(paths['/v1/rules/{rule_id}/test'].post.requestBody.required, true);
+  const rotated = await h.post('/v1/webhooks', { url: 'https://hooks.example.com/optional-body' }, { token });
+  assertOk(rotated, 201);
+  assertOk(await h.post(`/v1/webhooks/${rotated.body.data.id}/rotate-secret`, undefined, { token }));
+  assertError(await h.request('POST', '/v1/projects', { token }), 400, 'validation_error');
+});
+
 test('healthz, readyz and metrics on the API port, without rate limiting', async () => {
   const health = await fetch(`${h.base}/healthz`);
   assert.equal(health.status, 200);

@@ -43,7 +43,9 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: Document
       parameters: [...parameters(route.params, 'path', components), ...parameters(route.query, 'query', components)],
     };
     if (route.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: components.convert(route.body, 'input') } } };
+      // A body whose schema accepts nothing at all (rotate-secret, the default rule pack) may be left out.
+      const required = !route.body.safeParse(undefined).success;
+      operation.requestBody = { required, content: { 'application/json': { schema: components.convert(route.body, 'input') } } };
     }
     operation.responses = { ...success(route.response, components, refs), ...errors(route, refs.error) };
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operation;

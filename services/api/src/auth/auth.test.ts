@@ -65,15 +65,35 @@ test('revocation through the API is effective immediately, on this instance and 
   assert.equal(again.body.data.revoked_at, revoked.body.data.revoked_at);
 });
 
-test('a token revoked directly in the database stops working within the cache TTL', async () => {
-  const short = await ApiHarness.attach(h, { VIGIL_API_TOKEN_CACHE_TTL: '500ms' });
+/** vigil_api_token_cache_total{result} of one instance. */
+async function tokenCacheCount(api: ApiHarness, result: 'hit' | 'miss'): Promise<number> {
+  const text = await (await fetch(`${api.base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('vigil_api_token_cache_total{') && l.includes(`result="${result}"`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+test('a token revoked directly in the database keeps working from the cache until the TTL, then stops', async () => {
+  const short = await ApiHarness.attach(h, { VIGIL_API_TOKEN_CACHE_TTL: '3s' });
   try {
     const { org } = await h.tenant();
     const { token, id } = await h.token(org.id, ['org:read']);
+    const misses = await tokenCacheCount(short, 'miss');
+    const cachedAt = Date.now();
     assertOk(await short.get('/v1/organization', { token }));
+    assert.equal(await tokenCacheCount(short, 'miss'), misses + 1, 'the first request looks the token up');
     await h.pool.query('update api_tokens set revoked_at = now() where id = $1', [id]);
-    await sleep(700);
-    assertError(await short.get('/v1/organization', { token }), 401, 'unauthorized');
+    const hits = await tokenCacheCount(short, 'hit');
+    // Bypassing the API, nothing tells the instance: its cached lookup still answers.
+    assertOk(await short.get('/v1/organization', { token }));
+    assertOk(await short.get('/v1/organization', { token }));
+    assert.ok(Date.now() - cachedAt < 3000, 'both requests were within the TTL');
+    assert.equal(await tokenCacheCount(short, 'hit'), hits + 2, 'served from the cache, not the database');
+    assert.equal(await tokenCacheCount(short, 'miss'), misses + 1);
+    await sleep(3100 - (Date.now() - cachedAt));
+    const refused = await short.get('/v1/organization', { token });
+    assertError(refused, 401, 'unauthorized');
+    assert.match(refused.body.error.message, /revoked/);
+    assert.equal(await tokenCacheCount(short, 'miss'), misses + 2, 'looked up again once the entry expired');
   } finally {
     await short.stop();
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { AVRO_SCHEMAS, eventRecord, flowRecord, type EventRecord, type FlowRecord } from '@vigil/contracts';
+import { AVRO_SCHEMAS, WIRE, eventRecord, flowRecord, type EventRecord, type FlowRecord } from '@vigil/contracts';
 import { silentLogger, testEnv, uniquePrefix } from '@vigil/testkit';
 import type { Kafka } from 'kafkajs';
 import { BatchingProducer, createCodecs, createKafka, createSchemaRegistry, ensureTopics, registerSchema, runConsumer, type Codecs } from './index';
@@ -59,6 +59,15 @@ test('values are framed in the Confluent wire format with the registered schema 
   assert.equal(buf.readUInt32BE(1), codecs.events.schemaId);
   const back = await codecs.events.decode(buf);
   assert.deepEqual(eventRecord.parse(back), event);
+  // The same bytes as the registry's own encoder, also for values larger than the first scratch buffer.
+  assert.deepEqual(buf, await registry.encode(codecs.events.schemaId, WIRE.events.toAvro(event)));
+  const large = { ...event, raw: Buffer.alloc(200_000, 'x') };
+  assert.deepEqual(await codecs.events.encode(large), await registry.encode(codecs.events.schemaId, WIRE.events.toAvro(large)));
+  // A value the schema refuses fails as the registry fails it, naming the field.
+  await assert.rejects(
+    codecs.events.encode({ ...event, project_id: 'seven' } as unknown as EventRecord),
+    (e: Error & { paths?: string[][] }) => e.name === 'ConfluentSchemaRegistryValidationError' && JSON.stringify(e.paths).includes('project_id'),
+  );
 });
 
 test('registering the same schema again returns the same id', async () => {

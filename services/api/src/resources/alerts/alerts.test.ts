@@ -46,6 +46,46 @@ test('list newest first with cursor pages and filters; get with evidence', async
   assertError(await h.get(`/v1/alerts/${'f'.repeat(32)}`, { token }), 404, 'not_found');
 });
 
+test('cursor pages over alerts created in the same instant: every one exactly once, ties ordered by id', async () => {
+  const { token, project } = await tenant();
+  // One insert: every alert gets the same created_at.
+  const ids = await seedAlerts(h.pool, Array.from({ length: 5 }, () => ({ project_id: project.id })));
+  const times = await h.pool.query<{ n: number }>('select count(distinct created_at)::int as n from alerts where id = any($1::text[])', [ids]);
+  assert.equal(times.rows[0]!.n, 1, 'the alerts share their creation time');
+  const seen: string[] = [];
+  let after: string | null = null;
+  for (let page = 0; page < 10; page++) {
+    const res = await h.get(`/v1/alerts?limit=1${after ? `&after=${after}` : ''}`, { token });
+    assertOk(res);
+    assert.ok(res.body.data.length <= 1);
+    seen.push(...res.body.data.map((a: { id: string }) => a.id));
+    after = res.body.pagination.next_cursor;
+    if (!after) break;
+  }
+  assert.equal(after, null, 'the pages end');
+  assert.deepEqual(seen, [...ids].sort().reverse(), 'no duplicates, no gaps, newest id first within one instant');
+});
+
+test('since (inclusive) and until (exclusive) bound the creation time', async () => {
+  const { token, project } = await tenant();
+  const ids = await seedAlerts(h.pool, Array.from({ length: 3 }, () => ({ project_id: project.id })));
+  const t0 = Date.parse('2026-03-01T10:00:00Z');
+  const at = (hours: number) => new Date(t0 + hours * 3_600_000).toISOString();
+  for (const [i, id] of ids.entries()) await h.pool.query('update alerts set created_at = $2 where id = $1', [id, at(i)]);
+  const list = async (query: string) => {
+    const res = await h.get(`/v1/alerts?${query}`, { token });
+    assertOk(res);
+    return res.body.data.map((a: { id: string }) => a.id);
+  };
+  assert.deepEqual(await list(`since=${at(1)}`), [ids[2], ids[1]], 'since is inclusive');
+  assert.deepEqual(await list(`until=${at(1)}`), [ids[0]], 'until is exclusive');
+  assert.deepEqual(await list(`since=${at(1)}&until=${at(2)}`), [ids[1]]);
+  assert.deepEqual(await list(`since=${encodeURIComponent('2026-03-01T11:30:00+01:00')}`), [ids[2], ids[1]], 'offsets are honoured');
+  assert.deepEqual(await list(`since=${at(3)}`), []);
+  assertError(await h.get(`/v1/alerts?since=${at(2)}&until=${at(1)}`, { token }), 400, 'validation_error');
+  assertError(await h.get('/v1/alerts?since=yesterday', { token }), 400, 'validation_error');
+});
+
 test('acknowledge then resolve: who and when recorded, alert.updated and alert.resolved queued for the topic', async () => {
   const { org, project } = await tenant();
   const { token } = await h.token(org.id, ['alerts:read', 'alerts:write']);

@@ -22,6 +22,20 @@ test('success envelope: data and meta with request id and timestamp; the id is a
   assert.notEqual(again.body.meta.request_id, res.body.meta.request_id);
 });
 
+test("the access log line of a request carries the response's X-Request-Id", async () => {
+  for (const res of [await h.get('/v1/organization', { token }), await h.get('/v1/projects?colour=blue', { token }), await h.get('/v1/organization')]) {
+    const id = res.headers.get('x-request-id');
+    assert.match(id ?? '', /^req_/);
+    const line = await h.log.find((l) => l.msg === 'request' && l.request_id === id);
+    assert.equal(line.status, res.status);
+    assert.equal(line.method, 'GET');
+    assert.equal(line.service, 'api');
+    if (res.status >= 400) assert.equal(line.code, res.body.error.code);
+  }
+  const ids = h.log.lines.filter((l) => l.msg === 'request').map((l) => l.request_id);
+  assert.equal(new Set(ids).size, ids.length, 'one access line per request');
+});
+
 test('an incoming X-Request-Id is not echoed as ours', async () => {
   const res = await h.get('/v1/organization', { token, headers: { 'x-request-id': 'client-chosen' } });
   assertOk(res);

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createApiToken, createOrganization, createPool, migrate, type Pool, type Scope, SCOPES } from '@vigil/db';
 import { loadConfig } from '@vigil/config';
-import { isolatedDatabase, silentLogger, testEnv, uniquePrefix } from '@vigil/testkit';
+import { createLogger, type Logger } from '@vigil/logging';
+import { isolatedDatabase, testEnv, uniquePrefix } from '@vigil/testkit';
 import { startApi, type RunningApi } from '../api-server';
 import { apiConfigShape } from '../config';
 import { OpenApiValidator } from './openapi-validator';
@@ -25,10 +28,41 @@ export interface RequestOptions {
   unchecked?: boolean;
 }
 
+/** What the API logged, one parsed JSON object per line (the newest lines, at most `limit`). */
+export class CapturedLog {
+  readonly lines: Array<Record<string, any>> = [];
+  readonly logger: Logger;
+
+  constructor(private readonly limit = 20_000) {
+    this.logger = createLogger({
+      service: 'api',
+      level: 'info',
+      destination: new Writable({
+        write: (chunk: Buffer | string, _encoding, callback) => {
+          for (const line of String(chunk).split('\n').filter(Boolean)) this.lines.push(JSON.parse(line));
+          if (this.lines.length > this.limit) this.lines.splice(0, this.lines.length - this.limit);
+          callback();
+        },
+      }) as never,
+    });
+  }
+
+  /** The first line matching, waiting for it a little: access lines are written after the response is sent. */
+  async find(match: (line: Record<string, any>) => boolean, timeoutMs = 2000): Promise<Record<string, any>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const line = this.lines.find(match);
+      if (line) return line;
+      if (Date.now() > deadline) assert.fail(`no such log line within ${timeoutMs} ms`);
+      await sleep(10);
+    }
+  }
+}
+
 /**
  * A running API against its own database and Redis key prefix, with helpers to make organizations and
  * tokens and to call endpoints. Every response is checked against the OpenAPI document the API
- * serves (status documented for the operation, body valid against its schema) unless told otherwise.
+ * serves (status documented for the operation, body valid against its schema) unless told otherwise. What the API logs is kept in `log`.
  */
 export class ApiHarness {
   private constructor(
@@ -38,6 +72,7 @@ export class ApiHarness {
     readonly databaseUrl: string,
     readonly base: string,
     readonly validator: OpenApiValidator,
+    readonly log: CapturedLog,
   ) {}
 
   static async start(env: Record<string, string> = {}): Promise<ApiHarness> {
@@ -61,12 +96,13 @@ export class ApiHarness {
 
   private static async launch(env: Record<string, string>): Promise<ApiHarness> {
     const databaseUrl = env.DATABASE_URL!;
-    const api = await startApi(loadConfig(apiConfigShape, env), silentLogger());
+    const log = new CapturedLog();
+    const api = await startApi(loadConfig(apiConfigShape, env), log.logger);
     const base = `http://127.0.0.1:${api.port}`;
     try {
       const document = (await (await fetch(`${base}/v1/openapi.json`)).json()) as Record<string, unknown>;
       const pool = createPool(databaseUrl, { max: 4 });
-      return new ApiHarness(env, api, pool, databaseUrl, base, new OpenApiValidator(document));
+      return new ApiHarness(env, api, pool, databaseUrl, base, new OpenApiValidator(document), log);
     } catch (err) {
       await api.stop();
       throw err;

@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ApiHarness, assertError, assertOk } from '../testing/api-harness';
+import { createProject } from '@vigil/db';
+import { uniquePrefix } from '@vigil/testkit';
+import { ApiHarness, assertError, assertOk, type ApiResponse } from '../testing/api-harness';
+import { operationsOf } from '../testing/path-fixtures';
+import { seedAlerts } from '../testing/seed-alerts';
+import { seedEvents } from '../testing/seed-events';
+import { seedFlows } from '../testing/seed-flows';
 
 let h: ApiHarness;
 let token: string;
 
 before(async () => {
-  h = await ApiHarness.start({ VIGIL_API_BODY_LIMIT: '2048' });
+  // Its own delivery queue: webhook test messages sent here are never picked up by a running worker.
+  h = await ApiHarness.start({ VIGIL_API_BODY_LIMIT: '2048', VIGIL_DELIVERY_QUEUE_PREFIX: uniquePrefix('apiconv').replace(/\.$/, '') });
   ({ token } = await h.tenant());
 });
 after(async () => h.stop());
@@ -140,4 +147,97 @@ test('healthz, readyz and metrics on the API port, without rate limiting', async
   const metrics = await (await fetch(`${h.base}/metrics`)).text();
   assert.match(metrics, /vigil_api_requests_total\{method="GET",route="\/v1\/organization",status="200",code="ok",service="api"\} \d+/);
   assert.match(metrics, /vigil_api_requests_total\{[^}]*code="validation_error"/);
+});
+
+test('every operation of the document answers one of its documented successes, with a body valid against it', async () => {
+  const { org, token: all } = await h.tenant();
+  const o = { token: all };
+  const ok = (res: ApiResponse, status = 200) => {
+    assertOk(res, status);
+    return res.body?.data;
+  };
+  const now = new Date();
+  const since = new Date(now.getTime() - 3_600_000).toISOString();
+  const until = new Date(now.getTime() + 60_000).toISOString();
+
+  ok(await h.get('/v1/organization', o));
+  ok(await h.get('/v1/tokens', o));
+  ok(await h.get('/v1/tokens/current', o));
+  const minted = ok(await h.post('/v1/tokens', { name: 'ci', scopes: ['org:read'] }, o), 201);
+  ok(await h.get(`/v1/tokens/${minted.id}`, o));
+  ok(await h.delete(`/v1/tokens/${minted.id}`, o));
+  const own = await h.token(org.id, ['org:read']);
+  ok(await h.delete('/v1/tokens/current', { token: own.token }));
+
+  const project = ok(await h.post('/v1/projects', { name: 'Everything' }, o), 201);
+  ok(await h.get('/v1/projects', o));
+  ok(await h.get(`/v1/projects/${project.id}`, o));
+  ok(await h.patch(`/v1/projects/${project.id}`, { name: 'Everything else' }, o));
+  const key = ok(await h.post(`/v1/projects/${project.id}/keys`, { label: 'ci' }, o), 201);
+  ok(await h.get(`/v1/projects/${project.id}/keys`, o));
+  ok(await h.get(`/v1/projects/${project.id}/keys/${key.id}`, o));
+  ok(await h.delete(`/v1/projects/${project.id}/keys/${key.id}`, o));
+  const exporter = ok(await h.post(`/v1/projects/${project.id}/exporters`, { cidr: '198.51.100.0/24' }, o), 201);
+  ok(await h.get(`/v1/projects/${project.id}/exporters`, o));
+  ok(await h.get(`/v1/projects/${project.id}/exporters/${exporter.id}`, o));
+  assertOk(await h.delete(`/v1/projects/${project.id}/exporters/${exporter.id}`, o), 204);
+
+  const [eventId] = await seedEvents(h.pool, [{ projectId: project.id, timestamp: new Date(now.getTime() - 60_000) }]);
+  ok(await h.get('/v1/events', o));
+  assertOk(await h.get('/v1/events/export', o));
+  ok(await h.get(`/v1/events/${eventId}`, o));
+  await seedFlows(h.pool, [{ projectId: project.id, end: new Date(now.getTime() - 120_000), src: '10.0.0.1', dst: '198.51.100.7', dstPort: 443, protocol: 6 }]);
+  ok(await h.get('/v1/flows', o));
+  ok(await h.get('/v1/flows/top-talkers', o));
+  ok(await h.get('/v1/flows/protocols', o));
+
+  const rule = { id: 'everything', name: 'Everything', project_id: project.id, source: 'events', severity: 'low', match: { field: 'type', eq: 'x' } };
+  ok(await h.post('/v1/rules', rule, o), 201);
+  ok(await h.post(`/v1/projects/${project.id}/rules/defaults`, undefined, o));
+  ok(await h.get('/v1/rules', o));
+  ok(await h.post('/v1/rules/validate', rule, o));
+  ok(await h.post('/v1/rules/test', { since, until, rule }, o));
+  ok(await h.post('/v1/rules/everything/test', { since, until }, o));
+  ok(await h.get('/v1/rules/everything', o));
+  ok(await h.put('/v1/rules/everything', { ...rule, id: undefined, severity: 'medium' }, o));
+  ok(await h.patch('/v1/rules/everything', { name: 'Everything, renamed' }, o));
+  ok(await h.post('/v1/rules/everything/disable', undefined, o));
+  ok(await h.post('/v1/rules/everything/enable', undefined, o));
+  ok(await h.get('/v1/rules/everything/versions', o));
+  ok(await h.get('/v1/rules/everything/versions/1', o));
+  assertOk(await h.delete('/v1/rules/everything', o), 204);
+
+  const [alertId] = await seedAlerts(h.pool, [{ project_id: project.id }]);
+  ok(await h.get('/v1/alerts', o));
+  ok(await h.get(`/v1/alerts/${alertId}`, o));
+  ok(await h.post(`/v1/alerts/${alertId}/acknowledge`, undefined, o));
+  ok(await h.post(`/v1/alerts/${alertId}/resolve`, undefined, o));
+
+  const webhook = ok(await h.post('/v1/webhooks', { url: 'https://hooks.example.com/everything' }, o), 201);
+  ok(await h.get('/v1/webhooks', o));
+  ok(await h.get(`/v1/webhooks/${webhook.id}`, o));
+  ok(await h.patch(`/v1/webhooks/${webhook.id}`, { description: 'all of it' }, o));
+  ok(await h.get(`/v1/webhooks/${webhook.id}/secret`, o));
+  ok(await h.post(`/v1/webhooks/${webhook.id}/rotate-secret`, undefined, o));
+  const { message_id: messageId } = ok(await h.post(`/v1/webhooks/${webhook.id}/test`, undefined, o), 202);
+  ok(await h.get(`/v1/webhooks/${webhook.id}/deliveries`, o));
+  ok(await h.get(`/v1/webhooks/${webhook.id}/deliveries/${messageId}`, o));
+  ok(await h.post(`/v1/webhooks/${webhook.id}/deliveries/${messageId}/redeliver`, undefined, o), 202);
+  ok(await h.get(`/v1/webhooks/${webhook.id}/attempts`, o));
+  assertOk(await h.delete(`/v1/webhooks/${webhook.id}`, o), 204);
+
+  const doomed = (await createProject(h.pool, org.id, 'doomed')).project;
+  assertOk(await h.delete(`/v1/projects/${doomed.id}`, o), 204);
+  assertOk(await h.get('/v1/openapi.json'));
+  assertOk(await h.get('/docs'));
+
+  const missing = operationsOf(h.validator.document)
+    .map((op) => `${op.method} ${op.template}`)
+    .filter((key) => ![...(h.validator.seen.get(key) ?? [])].some((status) => status >= 200 && status < 300));
+  assert.deepEqual(missing, [], 'operations never seen answering a documented success (add a request above)');
+
+  // Formats are checked too: a response with a malformed timestamp is caught.
+  const res = await h.get('/v1/organization', o);
+  const broken = { ...res, body: { ...res.body, meta: { ...res.body.meta, timestamp: 'yesterday' } } };
+  assert.throws(() => h.validator.check('GET', '/v1/organization', broken), /format/);
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import ajv2019 from 'ajv/dist/2019';
 import type { ValidateFunction } from 'ajv';
+import { fullFormats } from 'ajv-formats/dist/formats';
 
 // The CommonJS module's class is its default export's `default`.
 const Ajv2019 = (ajv2019 as unknown as { default: typeof ajv2019 }).default ?? ajv2019;
@@ -18,7 +19,8 @@ interface Checked {
  * Checks responses against the OpenAPI document the API serves: the path and method are documented,
  * the status is one the operation declares, and the body (each line, for NDJSON) is valid against the
  * declared schema. JSON Schema 2020-12 as zod writes it is also valid 2019-09 (no tuples, no dynamic
- * references), which is what the installed Ajv validates.
+ * references), which is what the installed Ajv validates. Formats (date-time, uuid, uri) are checked
+ * too, with ajv-formats' definitions handed to Ajv directly (its plugin targets a newer Ajv).
  */
 export class OpenApiValidator {
   private readonly ajv: InstanceType<typeof Ajv2019>;
@@ -28,7 +30,7 @@ export class OpenApiValidator {
   readonly seen = new Map<string, Set<number>>();
 
   constructor(readonly document: Json) {
-    this.ajv = new Ajv2019({ strict: false, validateFormats: false, allErrors: true });
+    this.ajv = new Ajv2019({ strict: false, allErrors: true, formats: fullFormats as never });
     this.ajv.addSchema({ ...document, $id: 'openapi.json' });
     this.templates = Object.keys(document.paths).map((template) => ({
       template,

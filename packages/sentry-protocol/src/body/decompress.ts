@@ -128,32 +128,61 @@ export async function readBody(input: Readable | Uint8Array, options: ReadBodyOp
  * stream is left paused, as in the general path.
  */
 function collectPlain(input: Readable, maxIn: number, maxOut: number): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const stop = (error: ProtocolError | null): void => {
-      input.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-      if (error === null) {
-        resolve(concat(chunks, total));
-        return;
-      }
-      input.pause();
-      reject(error);
-    };
-    const onData = (chunk: Buffer | string): void => {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      total += bytes.length;
-      if (total > maxIn) stop(tooLarge('compressed', maxIn));
-      else if (total > maxOut) stop(tooLarge('decompressed', maxOut));
-      else chunks.push(bytes);
-    };
-    const onEnd = (): void => stop(null);
-    const onError = (error: Error): void => stop(new ProtocolError('body_read_failed', undefined, {}, { cause: error }));
-    const onClose = (): void => {
-      if (!input.readableEnded) stop(new ProtocolError('body_read_failed', 'the request ended before its body'));
-    };
-    input.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
-  });
+  return new Promise<Buffer>((resolve, reject) => new PlainBody(input, maxIn, maxOut, resolve, reject));
+}
+
+/**
+ * The listeners of `collectPlain`, as methods bound once per body: closures declared per request
+ * would each be named at run time when the service runs from TypeScript sources (the loader keeps
+ * function names), which costs more than the bind.
+ */
+class PlainBody {
+  private readonly chunks: Buffer[] = [];
+  private total = 0;
+  private readonly onData: (chunk: Buffer | string) => void;
+  private readonly onEnd: () => void;
+  private readonly onError: (error: Error) => void;
+  private readonly onClose: () => void;
+
+  constructor(
+    private readonly input: Readable,
+    private readonly maxIn: number,
+    private readonly maxOut: number,
+    private readonly resolve: (body: Buffer) => void,
+    private readonly reject: (error: ProtocolError) => void,
+  ) {
+    this.onData = this.data.bind(this);
+    this.onEnd = this.stop.bind(this, null);
+    this.onError = this.error.bind(this);
+    this.onClose = this.close.bind(this);
+    input.on('data', this.onData).once('end', this.onEnd).once('error', this.onError).once('close', this.onClose);
+  }
+
+  private data(chunk: Buffer | string): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.total += bytes.length;
+    if (this.total > this.maxIn) this.stop(tooLarge('compressed', this.maxIn));
+    else if (this.total > this.maxOut) this.stop(tooLarge('decompressed', this.maxOut));
+    else this.chunks.push(bytes);
+  }
+
+  private error(error: Error): void {
+    this.stop(new ProtocolError('body_read_failed', undefined, {}, { cause: error }));
+  }
+
+  private close(): void {
+    if (!this.input.readableEnded) this.stop(new ProtocolError('body_read_failed', 'the request ended before its body'));
+  }
+
+  private stop(error: ProtocolError | null): void {
+    this.input.off('data', this.onData).off('end', this.onEnd).off('error', this.onError).off('close', this.onClose);
+    if (error === null) {
+      this.resolve(concat(this.chunks, this.total));
+      return;
+    }
+    this.input.pause();
+    this.reject(error);
+  }
 }
 
 /** Pulls chunks from a stream, enforcing the compressed-size bound and honouring the abort. */

@@ -45,30 +45,35 @@ export function envelopeEndpoint(o: EnvelopeEndpointOptions): IngestEndpoint<Env
       const accepted = new Map<DataCategory, number>();
       const dropped: ItemDrop[] = [];
       const discards: Accepted['clientDiscards'] = [];
-      const count = (category: DataCategory) => accepted.set(category, (accepted.get(category) ?? 0) + 1);
-      envelope.items.forEach((item, index) => {
+      // A plain loop, no closures: this runs for every request.
+      const items = envelope.items;
+      for (let index = 0; index < items.length; index++) {
+        const item = items[index] as Envelope['items'][number];
         o.metrics.itemType(item.known ? item.type : 'unknown');
         if (EVENT_ITEM_TYPES.has(item.type)) {
           events.push(normalizeItem(item.payload, item.type, index, envelope, ctx));
-          count(item.category);
+          accepted.set(item.category, (accepted.get(item.category) ?? 0) + 1);
         } else if (!item.known) {
           dropped.push({ reason: 'unknown_item_type', category: 'unknown', quantity: 1 });
         } else if (item.category === 'attachment') {
           dropped.push({ reason: 'attachment_dropped', category: 'attachment', quantity: 1 });
         } else {
           if (item.type === 'client_report') discards.push(...clientDiscards(item.payload));
-          count(item.category);
+          accepted.set(item.category, (accepted.get(item.category) ?? 0) + 1);
         }
-      });
+      }
       const id = envelope.header.event_id ?? events[0]?.event_id ?? null;
-      const items: ItemCount[] = [...accepted].map(([category, quantity]) => ({ category, quantity }));
+      const counts: ItemCount[] = [];
+      for (const [category, quantity] of accepted) counts.push({ category, quantity });
       return {
         quantity: events.length,
-        accepted: items,
+        accepted: counts,
         dropped,
         clientDiscards: discards,
         topic: o.codec.topic,
-        encode: () => eventMessages(o.codec, events),
+        encode() {
+          return eventMessages(o.codec, events);
+        },
         body: id === null ? {} : { id },
       };
     },

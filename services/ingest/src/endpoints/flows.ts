@@ -63,7 +63,9 @@ export function flowsEndpoint(o: FlowsEndpointOptions): IngestEndpoint<Buffer[]>
         dropped: [],
         clientDiscards: [],
         topic: o.topic,
-        encode: async () => ({ messages, bytes: messages.reduce((n, m) => n + (m.value as Buffer).length + 32, 0) }),
+        async encode() {
+          return { messages, bytes: messages.reduce((n, m) => n + (m.value as Buffer).length + 32, 0) };
+        },
         body,
       };
     },

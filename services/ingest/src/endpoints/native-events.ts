@@ -43,7 +43,9 @@ export function nativeEventsEndpoint(o: NativeEventsEndpointOptions): IngestEndp
         dropped: [],
         clientDiscards: [],
         topic: o.codec.topic,
-        encode: () => eventMessages(o.codec, events),
+        encode() {
+          return eventMessages(o.codec, events);
+        },
         body: ids.length === 1 ? { id: ids[0] } : { id: ids[0], ids },
       };
     },

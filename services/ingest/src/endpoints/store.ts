@@ -36,7 +36,9 @@ export function storeEndpoint(o: StoreEndpointOptions): IngestEndpoint<Buffer> {
         dropped: [],
         clientDiscards: [],
         topic: o.codec.topic,
-        encode: () => eventMessages(o.codec, [event]),
+        encode() {
+          return eventMessages(o.codec, [event]);
+        },
         body: { id: event.event_id },
       };
     },

@@ -38,7 +38,7 @@ export interface EventLogOptions {
 /** A write waiting for Kafka, with the moment it is answered 503 instead. */
 interface Waiting {
   deadline: number;
-  expire(): void;
+  reject(error: ProtocolError): void;
 }
 
 /** How often deadlines are checked: one timer for all writes instead of one per write. */
@@ -187,14 +187,7 @@ export class EventLog {
     this.pendingBytes += bytes;
     try {
       await new Promise<void>((resolve, reject) => {
-        const entry: Waiting = {
-          deadline: Date.now() + this.o.timeoutMs,
-          expire: () => {
-            this.o.onFailure?.('timeout');
-            this.setAvailable(false, new Error(`no acknowledgement within ${this.o.timeoutMs} ms`));
-            reject(new ProtocolError('event_log_unavailable', 'the event log did not acknowledge the write in time'));
-          },
-        };
+        const entry: Waiting = { deadline: Date.now() + this.o.timeoutMs, reject };
         this.waiting.add(entry);
         this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
         // A write answered on its deadline may still be acknowledged later: it then only updates
@@ -220,12 +213,18 @@ export class EventLog {
     }
   }
 
+  private expire(entry: Waiting): void {
+    this.o.onFailure?.('timeout');
+    this.setAvailable(false, new Error(`no acknowledgement within ${this.o.timeoutMs} ms`));
+    entry.reject(new ProtocolError('event_log_unavailable', 'the event log did not acknowledge the write in time'));
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const entry of this.waiting) {
       if (entry.deadline > now) continue;
       this.waiting.delete(entry);
-      entry.expire();
+      this.expire(entry);
     }
     if (this.waiting.size === 0 && this.sweeper !== null) {
       clearInterval(this.sweeper);

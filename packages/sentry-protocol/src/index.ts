@@ -5,7 +5,7 @@
  */
 
 export { parseDsn, formatDsn, parseProjectId, type Dsn } from './auth/dsn';
-export { extractAuth, PROTOCOL_VERSION, type AuthRequest, type AuthSource, type SentryAuth } from './auth/auth';
+export { checkEnvelopeDsn, extractAuth, PROTOCOL_VERSION, type AuthRequest, type AuthSource, type SentryAuth } from './auth/auth';
 export {
   parseEnvelope,
   serializeEnvelope,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { extractAuth, type AuthRequest } from './auth';
+import { checkEnvelopeDsn, extractAuth, type AuthRequest } from './auth';
 import { ProtocolError } from '../outcomes/protocol-error';
 import type { ReasonCode } from '../outcomes/outcomes';
 
@@ -110,4 +110,21 @@ test('whatever single header form is used, the key comes back', () => {
       },
     ),
   );
+});
+
+test('checkEnvelopeDsn answers as extractAuth with the DSN does, for a credential already extracted', () => {
+  const auth = extractAuth({ projectId: 42, headers: {}, query: `sentry_key=${KEY}` });
+  const outcome = (f: () => unknown): string => {
+    try {
+      f();
+      return 'ok';
+    } catch (e) {
+      return e instanceof ProtocolError ? e.reason : 'other';
+    }
+  };
+  // Twice each: the second time the DSN comes from the cache of parsed DSNs.
+  for (const dsn of [`https://${KEY}@h/42`, `https://${OTHER}@h/42`, `https://${KEY}@h/43`, 'not a dsn', `https://${KEY}@h/42`, `https://${KEY}@h/43`]) {
+    const both = outcome(() => extractAuth({ projectId: 42, headers: {}, query: `sentry_key=${KEY}`, envelopeDsn: dsn }));
+    assert.equal(outcome(() => checkEnvelopeDsn(auth, dsn, 42)), both, dsn);
+  }
 });

@@ -76,13 +76,7 @@ export function extractAuth(request: AuthRequest): SentryAuth {
     throw new ProtocolError('multiple_auth', `multiple authorization payloads detected (${sources})`);
   }
 
-  const dsn = request.envelopeDsn == null ? null : parseEnvelopeDsn(request.envelopeDsn);
-  if (dsn !== null && dsn.projectId !== request.projectId) {
-    throw new ProtocolError(
-      'project_id_mismatch',
-      `envelope DSN names project ${dsn.projectId}, the request path project ${request.projectId}`,
-    );
-  }
+  const dsn = request.envelopeDsn == null ? null : envelopeDsnFor(request.envelopeDsn, request.projectId);
 
   const only = found[0];
   if (only === undefined) {
@@ -97,10 +91,31 @@ export function extractAuth(request: AuthRequest): SentryAuth {
   }
 
   const auth = authFromPairs(only.source, only.pairs, request.projectId);
-  if (dsn !== null && dsn.publicKey !== auth.publicKey) {
+  if (dsn !== null) sameKey(dsn, auth);
+  return auth;
+}
+
+/**
+ * The envelope-DSN half of `extractAuth` for a request whose own credential was already extracted
+ * (without the DSN, before the body was read): throws exactly what `extractAuth` with both would,
+ * without parsing the request's headers and query a second time.
+ */
+export function checkEnvelopeDsn(auth: SentryAuth, envelopeDsn: string, projectId: number): void {
+  sameKey(envelopeDsnFor(envelopeDsn, projectId), auth);
+}
+
+function envelopeDsnFor(text: string, projectId: number): Readonly<Dsn> {
+  const dsn = parseEnvelopeDsn(text);
+  if (dsn.projectId !== projectId) {
+    throw new ProtocolError('project_id_mismatch', `envelope DSN names project ${dsn.projectId}, the request path project ${projectId}`);
+  }
+  return dsn;
+}
+
+function sameKey(dsn: Dsn, auth: SentryAuth): void {
+  if (dsn.publicKey !== auth.publicKey) {
     throw new ProtocolError('multiple_auth', 'envelope DSN names a different public key than the request');
   }
-  return auth;
 }
 
 function isSentryScheme(value: string): boolean {
@@ -161,9 +176,22 @@ function authFromPairs(source: AuthSource, pairs: Map<string, string>, projectId
   return { publicKey, source, projectId, version, client: client === undefined || client === '' ? null : client };
 }
 
-function parseEnvelopeDsn(text: string): Dsn {
+/**
+ * Envelope DSNs parsed so far: an SDK sends the same DSN in every envelope, and parsing it (a URL)
+ * is most of the cost of checking it. Only valid DSNs are kept, at most `DSN_CACHE_MAX` (the cache
+ * starts over when full, so many distinct DSNs only cost what they did without it).
+ */
+const parsedDsns = new Map<string, Readonly<Dsn>>();
+const DSN_CACHE_MAX = 1024;
+
+function parseEnvelopeDsn(text: string): Readonly<Dsn> {
+  const cached = parsedDsns.get(text);
+  if (cached !== undefined) return cached;
   try {
-    return parseDsn(text);
+    const dsn = Object.freeze(parseDsn(text));
+    if (parsedDsns.size >= DSN_CACHE_MAX) parsedDsns.clear();
+    parsedDsns.set(text, dsn);
+    return dsn;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new ProtocolError('invalid_auth', `bad envelope authentication header: ${message}`, {}, { cause: error });

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@vigil/logging';
-import { isProtocolError, ProtocolError, readBody, type SentryAuth } from '@vigil/sentry-protocol';
+import { checkEnvelopeDsn, isProtocolError, ProtocolError, readBody, type SentryAuth } from '@vigil/sentry-protocol';
 import type { Authorizer } from '../auth/authorize';
 import type { KeyRecord } from '../auth/key-cache';
 import type { Accepted, IngestEndpoint, RequestContext } from '../endpoints/endpoint';
@@ -84,7 +84,7 @@ export class IngestRequestHandler {
         key = await this.keyOf(auth);
       } else if (dsn !== null) {
         // Both the request and the envelope name a key: they must agree (and name this project).
-        this.d.authorizer.credential({ projectId, headers: req.headers, query, envelopeDsn: dsn });
+        checkEnvelopeDsn(auth, dsn, projectId);
       }
 
       accepted = endpoint.accept(parsed, { ...ctx, auth });

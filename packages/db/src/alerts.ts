@@ -9,7 +9,9 @@ import { withTransaction } from './pool';
  * one row to `alert_events` — the record that vigil.alerts.v1 will carry — and wakes the publisher
  * (channel `vigil_alert_events`), which sends it to Kafka. So an acknowledgement committed here is
  * published even if the process that made it dies a moment later, and a detection inserted twice
- * (replay, restart, rebalance) is neither stored nor announced twice.
+ * (replay, restart, rebalance) is neither stored nor announced twice — also when, found again in
+ * another arrival order or without the detection state, it comes in a neighbouring window and so
+ * under another id (see `dedupe_ms`).
  */
 export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
 export type AlertEventType = 'alert.created' | 'alert.updated' | 'alert.resolved';
@@ -68,6 +70,12 @@ export interface DetectedAlert {
   detected_at_ms: number;
   evidence: unknown;
   tags: string[];
+  /**
+   * Alerts of the same rule, project and group whose windows end less than this apart are one
+   * detection (the rule engine's `dedupe_ms`: the rule's window or suppression interval, whichever
+   * is longer); such a detection is stored once. Absent or 0: only the id identifies a detection.
+   */
+  dedupe_ms?: number;
 }
 
 /** What vigil.alerts.v1 carries (`AlertRecord` of @vigil/contracts). */
@@ -170,27 +178,62 @@ const ms = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 m
 export interface InsertedAlerts {
   /** Alerts that did not exist yet: each has one `alert.created` event queued. */
   created: StoredAlert[];
-  /** Ids already stored: the same detection again. */
+  /** Ids of detections already stored: under this id, or (`dedupe_ms`) under another one. */
   duplicates: string[];
   /** Ids whose project no longer exists. */
   unknownProject: string[];
 }
 
+const dedupes = (a: DetectedAlert): boolean => (a.dedupe_ms ?? 0) > 0;
+const detectionKey = (a: DetectedAlert): string => `${a.project_id}\u001f${a.rule_id}\u001f${a.group_key}`;
+
+/** Drops each detection that an earlier one of the list already is (same id, or within `dedupe_ms`). */
+function oneDetectionEach(detected: readonly DetectedAlert[]): DetectedAlert[] {
+  const kept: DetectedAlert[] = [];
+  const byKey = new Map<string, DetectedAlert[]>();
+  const ids = new Set<string>();
+  for (const a of detected) {
+    if (ids.has(a.id)) continue;
+    if (dedupes(a)) {
+      const key = detectionKey(a);
+      const same = byKey.get(key);
+      if (same?.some((b) => Math.abs(b.window_end_ms - a.window_end_ms) < Math.max(a.dedupe_ms ?? 0, b.dedupe_ms ?? 0))) continue;
+      if (same === undefined) byKey.set(key, [a]);
+      else same.push(a);
+    }
+    ids.add(a.id);
+    kept.push(a);
+  }
+  return kept;
+}
+
 /**
- * Inserts detections by id; an id already stored is left as it is. Run it inside the transaction
- * that also records how far the input was processed, so the alerts and that position are durable
- * together. Queues `alert.created` for each new alert.
+ * Inserts detections; a detection already stored is left as it is: one with the same id, or, for a
+ * detection with `dedupe_ms`, an alert of the same rule, project and group whose window ends less
+ * than `dedupe_ms` from this one's. Run it inside the transaction that also records how far the
+ * input was processed, so the alerts and that position are durable together. Queues `alert.created`
+ * for each new alert (and nothing for a detection skipped).
  */
 export async function insertDetectedAlerts(db: Queryable, detected: readonly DetectedAlert[]): Promise<InsertedAlerts> {
   const result: InsertedAlerts = { created: [], duplicates: [], unknownProject: [] };
   if (detected.length === 0) return result;
-  const unique = [...new Map(detected.map((a) => [a.id, withoutNul(a)])).values()];
+  const unique = oneDetectionEach(detected.map(withoutNul));
+  const keys = [...new Set(unique.filter(dedupes).map(detectionKey))];
+  if (keys.length > 0) {
+    // Writers of the same group (a worker fenced off but still finishing, a replay beside the live
+    // stage) take turns, so each sees what the other stored; in one order, so they never deadlock.
+    await db.query(
+      `select pg_advisory_xact_lock(hashtext('vigil.alerts.detection'), h)
+       from (select distinct hashtext(k) as h from unnest($1::text[]) as k order by 1) s`,
+      [keys],
+    );
+  }
   const { rows } = await db.query<StoredAlert>(
     `with input as (
        select * from jsonb_to_recordset($1::jsonb) as a(
          id text, project_id bigint, rule_id text, rule_version integer, rule_name text, severity text, title text, summary text,
          group_key text, group_values jsonb, window_start_ms bigint, window_end_ms bigint, value float8, threshold float8,
-         first_seen_ms bigint, last_seen_ms bigint, detected_at_ms bigint, evidence jsonb, tags text[])
+         first_seen_ms bigint, last_seen_ms bigint, detected_at_ms bigint, evidence jsonb, tags text[], dedupe_ms bigint)
      )
      insert into alerts (id, organization_id, project_id, rule_id, rule_version, rule_name, severity, title, summary, group_key,
        group_values, window_start, window_end, value, threshold, first_seen, last_seen, detected_at, evidence, tags)
@@ -198,17 +241,21 @@ export async function insertDetectedAlerts(db: Queryable, detected: readonly Det
        coalesce(a.group_values, '{}'), ${ms('a.window_start_ms')}, ${ms('a.window_end_ms')}, a.value, a.threshold,
        ${ms('a.first_seen_ms')}, ${ms('a.last_seen_ms')}, ${ms('a.detected_at_ms')}, coalesce(a.evidence, 'null'), coalesce(a.tags, '{}')
      from input a join projects p on p.id = a.project_id
+     where coalesce(a.dedupe_ms, 0) <= 0 or not exists (
+       select 1 from alerts x
+       where x.project_id = a.project_id and x.rule_id = a.rule_id and md5(x.group_key) = md5(a.group_key) and x.group_key = a.group_key
+         and x.window_end > ${ms('(a.window_end_ms - a.dedupe_ms)')} and x.window_end < ${ms('(a.window_end_ms + a.dedupe_ms)')})
      on conflict (id) do nothing
      returning ${COLUMNS}`,
     [JSON.stringify(unique)],
   );
   result.created = rows;
   const created = new Set(rows.map((r) => r.id));
-  const missing = unique.filter((a) => !created.has(a.id));
+  const missing = [...new Map(detected.filter((a) => !created.has(a.id)).map((a) => [a.id, a])).values()];
   if (missing.length > 0) {
-    const existing = await db.query<{ id: string }>('select id from alerts where id = any($1::text[])', [missing.map((a) => a.id)]);
-    const stored = new Set(existing.rows.map((r) => r.id));
-    for (const a of missing) (stored.has(a.id) ? result.duplicates : result.unknownProject).push(a.id);
+    const projects = await db.query<{ id: string }>('select id::text from projects where id = any($1::bigint[])', [[...new Set(missing.map((a) => a.project_id))]]);
+    const known = new Set(projects.rows.map((r) => Number(r.id)));
+    for (const a of missing) (known.has(a.project_id) ? result.duplicates : result.unknownProject).push(a.id);
   }
   await enqueueEvents(db, rows.map((a) => alertEventRecord(a, 'alert.created')));
   return result;

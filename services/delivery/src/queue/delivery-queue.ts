@@ -47,7 +47,7 @@ export function redisConnection(url: string): Redis {
  * Refuses to run on a Redis that may evict keys: an evicted job is a lost delivery. Managed Redis
  * services that forbid CONFIG get a warning instead.
  */
-export async function assertNoEviction(redis: Redis, logger: Logger): Promise<void> {
+export async function assertNoEviction(redis: Pick<Redis, 'config'>, logger: Pick<Logger, 'warn'>): Promise<void> {
   let policy: string | undefined;
   try {
     const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];

@@ -139,6 +139,38 @@ test('a cloud metadata address is opened only by an allow-list entry naming exac
   assert.equal(reasonOf('fd00:ec2::254', exact), 'allowed');
 });
 
+test('every cloud metadata address stays refused under any allow-list entry broader than /32 or /128', () => {
+  const metadata = [
+    ['169.254.169.254', ['0.0.0.0/0', '169.254.0.0/16', '169.254.169.0/24', '169.254.169.254/31', '::ffff:0:0/96']],
+    ['169.254.170.2', ['169.254.0.0/16', '169.254.170.0/24', '169.254.170.2/31']],
+    ['169.254.170.23', ['169.254.0.0/16', '169.254.170.22/31']],
+    ['169.254.169.253', ['169.254.0.0/16', '169.254.169.252/30']],
+    ['169.254.169.123', ['169.254.0.0/16', '169.254.169.0/24']],
+    ['100.100.100.200', ['0.0.0.0/0', '100.64.0.0/10', '100.100.100.0/24']],
+    ['192.0.0.192', ['0.0.0.0/0', '192.0.0.0/24', '192.0.0.192/31']],
+    ['fd00:ec2::254', ['::/0', 'fc00::/7', 'fd00::/8', 'fd00:ec2::/32', 'fd00:ec2::254/127']],
+    ['fd00:ec2::23', ['::/0', 'fc00::/7', 'fd00:ec2::/64']],
+    ['fd00:ec2::253', ['fd00::/8', 'fd00:ec2::252/126']],
+    ['fd00:ec2::123', ['fd00::/8', 'fd00:ec2::/120']],
+  ] as const;
+  const exact = (address: string) => `${address}/${address.includes(':') ? 128 : 32}`;
+  for (const [address, broadEntries] of metadata) {
+    for (const entry of broadEntries) {
+      assert.equal(reasonOf(address, createAddressPolicy({ allowCidrs: [entry] })), 'cloud_metadata', `${address} under ${entry}`);
+    }
+    const all = createAddressPolicy({ allowCidrs: [...broadEntries] });
+    assert.equal(reasonOf(address, all), 'cloud_metadata', `${address} under all of ${broadEntries.join(',')}`);
+    assert.equal(reasonOf(address, createAddressPolicy({ allowCidrs: [exact(address)] })), 'allowed', `${address} under ${exact(address)}`);
+    assert.equal(reasonOf(address, createAddressPolicy({ allowCidrs: [address] })), 'allowed', `${address} as a bare address`);
+  }
+  // An exact entry opens that address only, not the other metadata addresses beside it.
+  const one = createAddressPolicy({ allowCidrs: ['169.254.169.254/32', 'fd00:ec2::254/128', '169.254.0.0/16', 'fd00::/8'] });
+  assert.equal(reasonOf('169.254.169.254', one), 'allowed');
+  assert.equal(reasonOf('fd00:ec2::254', one), 'allowed');
+  for (const other of ['169.254.170.2', '169.254.169.253', 'fd00:ec2::23', 'fd00:ec2::253']) assert.equal(reasonOf(other, one), 'cloud_metadata', other);
+  assert.equal(reasonOf('169.254.1.1', one), 'allowed', 'the broad entry still opens the rest of its range');
+});
+
 test('invalid allow-list entries are refused when the policy is built', () => {
   for (const bad of ['10.0.0.0/33', 'localhost', '10.0.0/8', '::1/129', '']) {
     assert.throws(() => createAddressPolicy({ allowCidrs: [bad] }), RangeError, bad);

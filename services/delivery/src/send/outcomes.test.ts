@@ -197,6 +197,39 @@ test('a failed message can be redelivered by hand once the endpoint works', asyn
   assert.equal(new Set(receiver.requests.map((r) => r.id)).size, 1);
 });
 
+test('a message whose attempts ran out gets one attempt per redelivery, numbered on, and fails again if that one fails', async () => {
+  let failing = '';
+  const { receiver } = await endpointWith((r) => (failing === '' || r.id === failing ? { status: 400 } : { status: 204 }));
+  await h.publish([sampleAlert(h.projectId)]);
+  await receiver.waitFor(() => receiver.requests.length >= 1, 30_000, 'first attempt');
+  const id = receiver.requests[0]!.id;
+  failing = id;
+  await waitUntil(finished(id), 'the message to fail');
+  assert.equal((await getMessage(h.pool, h.organizationId, id))?.failure_reason, 'attempts_exhausted');
+  // Another alert delivered to the endpoint ends its failure run, so the endpoint stays enabled
+  // however long this takes.
+  await h.publish([sampleAlert(h.projectId)]);
+  await receiver.waitFor(() => receiver.requests.some((r) => r.id !== id), 30_000, 'a delivery of another alert');
+
+  assert.equal(await redeliverMessage(h.pool, delivery.queue, h.organizationId, id), 'requeued');
+  await receiver.waitFor(() => receiver.requests.filter((r) => r.id === id).length === 5, 30_000, 'the redelivered attempt');
+  await waitUntil(async () => (await getMessage(h.pool, h.organizationId, id))?.status === 'failed', 'the message to fail again');
+  const message = (await getMessage(h.pool, h.organizationId, id))!;
+  assert.equal(message.failure_reason, 'attempts_exhausted');
+  assert.equal(message.attempts, 5);
+  assert.equal(message.redeliveries, 1);
+  // Longer than the whole compressed schedule (200 + 400 + 800 ms): no retry follows.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  assert.equal(receiver.requests.filter((r) => r.id === id).length, 5, 'one attempt for the redelivery, no retries after it');
+  assert.deepEqual((await attemptsOf(id)).map((a) => [a.attempt, a.status_code, a.trigger]), [
+    [1, 400, 'scheduled'],
+    [2, 400, 'scheduled'],
+    [3, 400, 'scheduled'],
+    [4, 400, 'scheduled'],
+    [5, 400, 'manual'],
+  ]);
+});
+
 test('an endpoint failing continuously for the configured period is disabled', async () => {
   const { hook, receiver } = await endpointWith(() => ({ status: 503 }));
   const started = Date.now();

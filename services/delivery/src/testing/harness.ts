@@ -112,7 +112,9 @@ export async function createHarness(): Promise<Harness> {
     VIGIL_TOPIC_PREFIX: topicPrefix,
     VIGIL_DELIVERY_QUEUE_PREFIX: queuePrefix,
     VIGIL_DELIVERY_ADMIN_ADDR: '127.0.0.1:0',
-    VIGIL_WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32',
+    // What `vigil up` allows for local receivers (packages/cli/src/up.ts): every test receiver on
+    // 127.0.0.1 is reached through it.
+    VIGIL_WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
     VIGIL_WEBHOOK_RETRY_SCHEDULE: '200ms,400ms,800ms',
     VIGIL_WEBHOOK_RETRY_JITTER: '0',
     VIGIL_DELIVERY_LOCK_DURATION: '5s',

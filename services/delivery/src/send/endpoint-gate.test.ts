@@ -135,6 +135,42 @@ test('flow control: a busy endpoint parks its overflow and takes it back as it h
   assert.deepEqual(g.planNewJob('busy'), { kind: 'now' }, 'all taken back: new messages go straight to the queue');
 });
 
+test('messages parked while parked ones are being taken back are asked for too, not left to the pending sweep', async () => {
+  let parkedInDatabase = 0;
+  const asked: number[] = [];
+  let answer: (() => void) | undefined;
+  const { g } = gate({
+    waitingBudget: 0,
+    resume: (_id, limit) => {
+      asked.push(limit);
+      // The parked messages are taken at once; the answer comes later (the enqueue is under way).
+      const found = Math.min(limit, parkedInDatabase);
+      parkedInDatabase -= found;
+      return new Promise<number>((resolve) => (answer = () => resolve(found)));
+    },
+  });
+  const a = await admitted(g.admit('busy'));
+  const b = await admitted(g.admit('busy'));
+  await deferred(g.admit('busy'));
+  parkedInDatabase = 1;
+  g.noteParked('busy', 1);
+  a.release({ kind: 'healthy' });
+  b.release({ kind: 'healthy' });
+  assert.deepEqual(asked, [2]);
+  // While that is under way, a new message of the endpoint is parked behind it.
+  assert.deepEqual(g.planNewJob('busy'), { kind: 'park' });
+  parkedInDatabase += 1;
+  g.noteParked('busy', 1);
+  answer!();
+  await new Promise((resolve) => setImmediate(resolve));
+  // The resumed message comes back as a job and is delivered; the one parked meanwhile is asked for.
+  (await admitted(g.admit('busy'))).release({ kind: 'healthy' });
+  assert.deepEqual(asked, [2, 2]);
+  answer!();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(parkedInDatabase, 0, 'the message parked meanwhile was taken back');
+});
+
 test('a request in flight longer than slowAfter makes the endpoint suspect before it fails', async () => {
   const { g, advance } = gate();
   const hanging = await admitted(g.admit('slow'));

@@ -230,13 +230,18 @@ export class EndpointGate {
     const queued = state.started.length + state.waiters.length + state.inbound;
     if (queued >= target / 2) return;
     const limit = target - queued;
+    const noted = state.parked;
     state.resuming = true;
     resume(endpointId, limit).then(
       (found) => {
         state.resuming = false;
         state.inbound += found;
         state.inboundSince = this.now();
-        state.parked = found < limit ? 0 : Math.max(1, state.parked - found);
+        // Messages parked while this ran may not have been seen by it: they are still owed, and
+        // nothing else may ask for them before the pending sweep does minutes later.
+        const parkedSince = Math.max(0, state.parked - noted);
+        state.parked = (found < limit ? 0 : Math.max(1, noted - found)) + parkedSince;
+        this.maybeResume(endpointId, state);
         this.forget(endpointId, state);
       },
       () => {

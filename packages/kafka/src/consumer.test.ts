@@ -92,3 +92,43 @@ test('offsets are committed only for batches the handler finished; a failed batc
   assert.deepEqual(again, ['after']);
   assert.equal(await committedOffset(groupId), 21);
 });
+
+test('pipelined: steps run in preparation order, offsets are committed after the step, and a failed step is run again with everything after it', async () => {
+  const producer = new BatchingProducer(kafka, { lingerMs: 0 });
+  await producer.connect();
+  for (let i = 0; i < 6; i++) await producer.send(topic, [{ key: String(i), value: `p${i}` }]);
+  await producer.disconnect();
+
+  const groupId = `${prefix}pipelined`;
+  let failures = 0;
+  const stepped: string[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const runner = await runConsumer({
+    kafka,
+    groupId,
+    topics: [topic],
+    logger: silentLogger(),
+    fromBeginning: true,
+    consumer: { retry: { retries: 5, initialRetryTime: 50 }, maxBytesPerPartition: 64 },
+    async prepareBatch(batch) {
+      const values = batch.messages.map((m) => String(m.value)).filter((v) => v.startsWith('p'));
+      return async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        if (values.includes('p2') && failures === 0) {
+          failures++;
+          throw new Error('produce failed');
+        }
+        stepped.push(...values);
+        if (stepped.includes('p5')) done();
+      };
+    },
+  });
+  await finished;
+  await runner.stop();
+  assert.equal(failures, 1);
+  const firstP2 = stepped.indexOf('p2');
+  // Nothing after the failed step ran before it succeeded: the steps ran in offset order.
+  assert.deepEqual(stepped.slice(firstP2).filter((v, i, all) => all.indexOf(v) === i), ['p2', 'p3', 'p4', 'p5']);
+  assert.equal(await committedOffset(groupId), 27, 'committed up to the last step that resolved');
+});

@@ -48,14 +48,14 @@ export interface RunningRules {
 type Stage = 'route' | 'detect';
 
 /** A batch handler retried in place, with backoff, while it throws (PostgreSQL, Kafka or registry down). */
-function retrying(stage: Stage, handler: (batch: BatchContext) => Promise<void>, metrics: RulesMetrics, logger: Logger) {
-  return async (batch: BatchContext): Promise<void> => {
+function retrying<T>(stage: Stage, handler: (batch: BatchContext) => Promise<T>, metrics: RulesMetrics, logger: Logger) {
+  return async (batch: BatchContext): Promise<T> => {
     const end = metrics.batchSeconds.startTimer({ stage });
     for (let attempt = 0; ; attempt++) {
       try {
-        await handler(batch);
+        const result = await handler(batch);
         end();
-        return;
+        return result;
       } catch (err) {
         if (!batch.isRunning()) throw err;
         metrics.retries.inc({ stage });
@@ -173,10 +173,11 @@ export async function startRules(config: RulesConfig, logger: Logger): Promise<R
         topics: [topics.events, topics.flows],
         logger,
         fromBeginning: true,
-        // Every partition of a fetch in flight at once: the router merges them into one round.
+        // Every partition of a fetch in flight at once: the router merges them into one round, and
+        // produces it while the next round is fetched and prepared.
         partitionsConsumedConcurrently: 64,
         consumer: membership,
-        handleBatch: retrying('route', route, metrics, logger),
+        prepareBatch: retrying('route', route, metrics, logger),
       }),
     );
     logger.info({ repartition_topic: repartitionTopic, partitions, route_group: routeGroup, detect_group: detectGroup }, 'rules consuming');

@@ -11,9 +11,14 @@
  * each group in time order rather than partition by partition, and within the allowed lateness
  * nothing is late.
  *
- * The batches return — and their input offsets are committed — only after Kafka acknowledged every
- * message produced for them (acks=all) and poison records are in the dead-letter topic. A crash
- * before that routes them again; the detection stage recognises the repeats by their origin.
+ * Pipelined: a round is prepared (decoded, evaluated, its messages built) and handed back as the
+ * step that produces them; the consumer fetches and prepares the next round while that step awaits
+ * Kafka's acknowledgements, and runs the steps one at a time in round order, so every group still
+ * receives its records in routing order. The input offsets of a round are committed only after
+ * Kafka acknowledged every message produced for it (acks=all) and poison records are in the
+ * dead-letter topic. A crash before that routes them again; the detection stage recognises the
+ * repeats by their origin. A failed step fails the steps after it unrun (runConsumer's
+ * `prepareBatch`), so nothing is produced past a gap.
  */
 import type { Message } from 'kafkajs';
 import type { BatchContext, BatchingProducer } from '@vigil/kafka';
@@ -47,16 +52,19 @@ interface Decoded {
   time: number;
 }
 
+/** Produces a prepared round and resolves once it is durable. */
+export type RoundStep = () => Promise<void>;
+
 interface Waiting {
   batch: BatchContext;
-  resolve: () => void;
+  resolve: (step: RoundStep) => void;
   reject: (err: unknown) => void;
 }
 
 /** Same clamping as the engine's, so the merge order is the order the engine reasons in. */
 const MAX_FUTURE_SKEW_MS = 60_000;
 
-export function createGroupRouter(o: GroupRouterOptions): (batch: BatchContext) => Promise<void> {
+export function createGroupRouter(o: GroupRouterOptions): (batch: BatchContext) => Promise<RoundStep> {
   const sourceOf = (topic: string): Source => (topic === o.topics.events ? 'events' : 'flows');
   let round: Waiting[] = [];
   let timer: NodeJS.Timeout | null = null;
@@ -65,20 +73,20 @@ export function createGroupRouter(o: GroupRouterOptions): (batch: BatchContext) 
     timer = null;
     const taken = round;
     round = [];
-    routeRound(o, sourceOf, taken.map((w) => w.batch)).then(
-      () => taken.forEach((w) => w.resolve()),
+    prepareRound(o, sourceOf, taken.map((w) => w.batch)).then(
+      (step) => taken.forEach((w) => w.resolve(step)),
       (err: unknown) => taken.forEach((w) => w.reject(err)),
     );
   };
 
   return (batch) =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<RoundStep>((resolve, reject) => {
       round.push({ batch, resolve, reject });
       timer ??= setTimeout(flush, o.mergeWindowMs ?? 5);
     });
 }
 
-async function routeRound(o: GroupRouterOptions, sourceOf: (topic: string) => Source, batches: readonly BatchContext[]): Promise<void> {
+async function prepareRound(o: GroupRouterOptions, sourceOf: (topic: string) => Source, batches: readonly BatchContext[]): Promise<RoundStep> {
   const bySource: Record<Source, Decoded[][]> = { events: [], flows: [] };
   const poison: Array<{ topic: string; partition: number; items: Poison[] }> = [];
   for (const batch of batches) {
@@ -100,6 +108,12 @@ async function routeRound(o: GroupRouterOptions, sourceOf: (topic: string) => So
 
   const out: Message[] = [];
   const counts = { events: routeRecords(o, 'events', mergeByTime(bySource.events), out), flows: routeRecords(o, 'flows', mergeByTime(bySource.flows), out) };
+  let produced: Promise<void> | null = null;
+  // Shared by the round's batches: runs once.
+  return () => (produced ??= produceRound(o, out, poison, counts));
+}
+
+async function produceRound(o: GroupRouterOptions, out: readonly Message[], poison: ReadonlyArray<{ topic: string; partition: number; items: Poison[] }>, counts: Record<Source, RouteCounts>): Promise<void> {
   for (const p of poison) await o.deadLetters.send(p.topic, p.partition, p.items);
   await sendBounded(o.producer, o.repartition.topic, out);
 
@@ -140,7 +154,14 @@ export function mergeByTime<T extends { time: number }>(lists: readonly (readonl
   }
 }
 
-function routeRecords(o: GroupRouterOptions, source: Source, records: readonly Decoded[], out: Message[]) {
+interface RouteCounts {
+  routed: number;
+  unmatched: number;
+  unknownProject: number;
+  messages: number;
+}
+
+function routeRecords(o: GroupRouterOptions, source: Source, records: readonly Decoded[], out: Message[]): RouteCounts {
   const counts = { routed: 0, unmatched: 0, unknownProject: 0, messages: 0 };
   for (const { partition, offset, value, record } of records) {
     const org = o.directory.organizationOf(record.project_id);

@@ -131,8 +131,8 @@ export async function healthyBeside(troubled: Troubled): Promise<Measurement> {
     };
     console.log(
       `healthy endpoint, alert on topic → receipt, ${ALERTS} alerts at ${RATE_PER_SECOND}/s: ` +
-        `solo p50 ${quantile(alone, 0.5)} ms p99 ${soloP99} ms; beside ${troubled.what}: p50 ${quantile(beside, 0.5)} ms ` +
-        `p99 ${mixedP99} ms (ratio ${(mixedP99 / soloP99).toFixed(2)}); attempts recorded for the troubled endpoint: ` +
+        `solo p50 ${quantile(alone, 0.5)} ms p99 ${soloP99} ms max ${Math.max(...alone)} ms; beside ${troubled.what}: ` +
+        `p50 ${quantile(beside, 0.5)} ms p99 ${mixedP99} ms max ${Math.max(...beside)} ms (ratio ${(mixedP99 / soloP99).toFixed(2)}); attempts recorded for the troubled endpoint: ` +
         `${JSON.stringify(troubledAttempts)}; median from message stored to first attempt: ` +
         `healthy ${firstAttemptP50.healthy.toFixed(0)} ms, troubled ${firstAttemptP50.troubled.toFixed(0)} ms; CPU seconds used: solo process ${cpu[0]}, mixed process ${cpu[1]}; time: ${phases.join(', ')}`,
     );

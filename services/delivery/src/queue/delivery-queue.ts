@@ -80,7 +80,7 @@ export interface EnqueueOptions {
  * messages `delayFor` left without a job, for the caller to mark as parked.
  */
 export async function enqueueMessages(
-  queue: Queue<DeliveryJobData>,
+  queue: Pick<Queue<DeliveryJobData>, 'addBulk'>,
   messages: readonly PendingMessage[],
   options: EnqueueOptions = {},
 ): Promise<PendingMessage[]> {

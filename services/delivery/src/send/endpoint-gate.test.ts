@@ -79,6 +79,31 @@ test('an endpoint in trouble gets one probe at a time; the others are parked whi
   assert.equal(g.troubledCount(), 0);
 });
 
+test('an endpoint failing at once holds one new message as its next probe and parks the rest until it is back', async () => {
+  const asked: number[] = [];
+  const { g, advance } = gate({ resume: async (_id, limit) => (asked.push(limit), 0) });
+  // Refused connections: the attempt fails at once, so no request is in flight between attempts.
+  (await admitted(g.admit('down'))).release({ kind: 'unhealthy' });
+  assert.deepEqual(g.planNewJob('down'), { kind: 'hold', delayMs: 1000 }, 'the next probe is queued delayed');
+  for (let i = 0; i < 5; i += 1) assert.deepEqual(g.planNewJob('down'), { kind: 'park' }, 'the others are parked, not queued to come back and be put off again');
+  g.noteParked('down', 5);
+  assert.deepEqual(asked, [], 'not asked for while the endpoint is in trouble');
+  advance(1000);
+  // The probe comes and fails; its own retry is scheduled by the message, and the next new message is the next probe.
+  (await admitted(g.admit('down'))).release({ kind: 'unhealthy' });
+  assert.deepEqual(g.planNewJob('down'), { kind: 'hold', delayMs: 1000 });
+  assert.deepEqual(g.planNewJob('down'), { kind: 'park' });
+  // A probe that does not come (taken by another process) is not waited for long.
+  advance(1000 + 5001);
+  const plan = g.planNewJob('down');
+  assert.equal(plan.kind, 'hold', JSON.stringify(plan));
+  advance(plan.kind === 'hold' ? plan.delayMs : 0);
+  // The endpoint is back: the parked messages are asked for.
+  (await admitted(g.admit('down'))).release({ kind: 'healthy' });
+  assert.equal(asked.length, 1);
+  assert.deepEqual(g.planNewJob('down'), { kind: 'park' }, 'behind the parked ones while they are taken back');
+});
+
 test('recovery asks for the parked messages back; deferrals last as long as the trouble', async () => {
   const asked: Array<[string, number]> = [];
   const { g, advance } = gate({ resume: async (id, limit) => (asked.push([id, limit]), 0) });

@@ -25,6 +25,12 @@
  *   delayed set, for as long as the job or the trouble has lasted (at least `deferBaseMs`, at most
  *   `deferMaxMs`), or until the pause ends.
  *
+ * An endpoint in trouble whose attempts fail at once (connection refused) rarely has a request in
+ * flight, so its new messages would each be queued delayed and fetched again later, only to be
+ * parked or deferred once more: queue traffic as large as a healthy endpoint's, taken from everybody
+ * else's. Instead one new message is queued delayed as its next probe, and the others are parked
+ * until that probe (or a later one) finds the endpoint back.
+ *
  * So an endpoint that hangs holds at most `perEndpoint` slots until it is found slow, then one; an
  * endpoint answering 429 holds none while paused; and the rest of the worker serves everybody else.
  */
@@ -80,10 +86,14 @@ interface EndpointState {
   inbound: number;
   inboundSince: number;
   resuming: boolean;
+  /** While in trouble: when a job queued delayed is due to come as the next probe, null if none. */
+  nextProbeAt: number | null;
 }
 
 /** How long resumed jobs are waited for before the gate stops counting on them. */
 const INBOUND_GRACE_MS = 5_000;
+/** How long past its due time a job expected as the next probe is waited for before another is queued. */
+const PROBE_GRACE_MS = 5_000;
 
 export class EndpointGate {
   private readonly states = new Map<string, EndpointState>();
@@ -113,8 +123,13 @@ export class EndpointGate {
     if (this.closed) return this.defer('endpoint_busy', this.waitMs);
     if (state.pausedUntil > now) return this.defer('endpoint_paused', state.pausedUntil - now + this.spread(50));
     if (this.inTrouble(state, now)) {
-      if (state.started.length === 0 && this.probesInFlight < this.o.unhealthyBudget) return this.take(endpointId, state, true);
+      if (state.started.length === 0 && this.probesInFlight < this.o.unhealthyBudget) {
+        state.nextProbeAt = null;
+        return this.take(endpointId, state, true);
+      }
       const deferMs = this.backoff(Math.max(waitedMs, now - (state.troubleSince ?? now)));
+      // With no request in flight the deferred job comes back as a probe.
+      if (state.started.length === 0) state.nextProbeAt = Math.max(state.nextProbeAt ?? 0, now + deferMs);
       return this.defer('endpoint_unhealthy', deferMs, state.started.length > 0);
     }
     if (state.started.length < this.o.perEndpoint && state.waiters.length === 0) return this.take(endpointId, state, false);
@@ -144,7 +159,11 @@ export class EndpointGate {
     if (state.pausedUntil > now) return { kind: 'hold', delayMs: Math.round(state.pausedUntil - now + this.spread(50)) };
     if (this.inTrouble(state, now)) {
       if (state.started.length > 0) return { kind: 'park' };
-      return { kind: 'hold', delayMs: Math.round(this.backoff(now - (state.troubleSince ?? now))) };
+      // A job already on its way as the next probe will tell whether the endpoint is back.
+      if (state.nextProbeAt !== null && now <= state.nextProbeAt + PROBE_GRACE_MS) return { kind: 'park' };
+      const delayMs = Math.round(this.backoff(now - (state.troubleSince ?? now)));
+      state.nextProbeAt = now + delayMs;
+      return { kind: 'hold', delayMs };
     }
     // Behind messages already parked, in order; they come back as the endpoint has room.
     if (state.parked > 0) {
@@ -208,6 +227,7 @@ export class EndpointGate {
         // Back from trouble: parked messages (of any process) may be waiting in PostgreSQL.
         if (state.troubleSince !== null && state.pausedUntil <= now && !this.inTrouble(state, now)) {
           state.troubleSince = null;
+          state.nextProbeAt = null;
           state.parked = Math.max(state.parked, 1);
         }
         this.wakeWaiters(endpointId, state, now);
@@ -281,7 +301,7 @@ export class EndpointGate {
   private state(endpointId: string): EndpointState {
     let state = this.states.get(endpointId);
     if (!state) {
-      state = { started: [], failures: 0, pausedUntil: 0, troubleSince: null, waiters: [], parked: 0, inbound: 0, inboundSince: 0, resuming: false };
+      state = { started: [], failures: 0, pausedUntil: 0, troubleSince: null, waiters: [], parked: 0, inbound: 0, inboundSince: 0, resuming: false, nextProbeAt: null };
       this.states.set(endpointId, state);
     }
     return state;

@@ -196,6 +196,33 @@ test('messages parked while parked ones are being taken back are asked for too, 
   assert.equal(parkedInDatabase, 0, 'the message parked meanwhile was taken back');
 });
 
+test('parked messages are asked for again when resumed jobs counted on do not come, with nothing else happening', async () => {
+  const asked: number[] = [];
+  const g = new EndpointGate({
+    perEndpoint: 2,
+    unhealthyBudget: 3,
+    slowAfterMs: 2000,
+    waitMs: 30,
+    waitingBudget: 0,
+    deferMaxMs: 30_000,
+    inboundGraceMs: 30,
+    // Found as many as asked for, but their jobs never come (delayed to a later attempt, or taken elsewhere).
+    resume: async (_id, limit) => (asked.push(limit), limit),
+  });
+  const a = await admitted(g.admit('busy'));
+  const b = await admitted(g.admit('busy'));
+  await deferred(g.admit('busy'));
+  g.noteParked('busy', 10);
+  a.release({ kind: 'healthy' });
+  b.release({ kind: 'healthy' });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(asked, [2], 'the endpoint\'s window is asked for as its requests finish');
+  // No request runs and no new message comes: without a later look the rest would wait for the pending sweep.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(asked.length >= 2, `asked again once the resumed jobs were overdue: ${JSON.stringify(asked)}`);
+  g.close();
+});
+
 test('a request in flight longer than slowAfter makes the endpoint suspect before it fails', async () => {
   const { g, advance } = gate();
   const hanging = await admitted(g.admit('slow'));

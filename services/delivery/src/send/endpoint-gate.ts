@@ -67,6 +67,8 @@ export interface EndpointGateOptions {
    * many it found. Called as the endpoint has room, and when it recovers from trouble.
    */
   resume?: (endpointId: string, limit: number) => Promise<number>;
+  /** How long resumed jobs are waited for before the gate stops counting on them. Default 5 s. */
+  inboundGraceMs?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -86,12 +88,12 @@ interface EndpointState {
   inbound: number;
   inboundSince: number;
   resuming: boolean;
+  /** A later look at the parked messages, while resumed jobs are counted on. */
+  recheck: ReturnType<typeof setTimeout> | null;
   /** While in trouble: when a job queued delayed is due to come as the next probe, null if none. */
   nextProbeAt: number | null;
 }
 
-/** How long resumed jobs are waited for before the gate stops counting on them. */
-const INBOUND_GRACE_MS = 5_000;
 /** How long past its due time a job expected as the next probe is waited for before another is queued. */
 const PROBE_GRACE_MS = 5_000;
 
@@ -102,11 +104,13 @@ export class EndpointGate {
   private closed = false;
   private readonly waitMs: number;
   private readonly deferBaseMs: number;
+  private readonly inboundGraceMs: number;
   private readonly now: () => number;
   private readonly random: () => number;
 
   constructor(private readonly o: EndpointGateOptions) {
     this.waitMs = o.waitMs ?? 1000;
+    this.inboundGraceMs = o.inboundGraceMs ?? 5000;
     this.deferBaseMs = Math.min(o.deferBaseMs ?? 1000, o.deferMaxMs);
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
@@ -199,6 +203,8 @@ export class EndpointGate {
   close(): void {
     this.closed = true;
     for (const state of this.states.values()) {
+      if (state.recheck !== null) clearTimeout(state.recheck);
+      state.recheck = null;
       for (const wake of state.waiters.splice(0)) wake(this.defer('endpoint_busy', this.waitMs));
     }
   }
@@ -243,12 +249,24 @@ export class EndpointGate {
     if (!resume || state.parked <= 0 || state.resuming || this.closed) return;
     const now = this.now();
     if (this.inTrouble(state, now) || state.pausedUntil > now) return;
-    if (state.inbound > 0 && now - state.inboundSince > INBOUND_GRACE_MS) state.inbound = 0;
+    if (state.inbound > 0 && now - state.inboundSince > this.inboundGraceMs) state.inbound = 0;
     // Keep about four rounds of its slots on hand (in flight, waiting here, or on their way), and
     // top up once half of that is gone, so a busy endpoint's pipeline never runs dry.
     const target = Math.max(2, Math.min(4 * this.o.perEndpoint, this.o.perEndpoint + (this.o.waitingBudget ?? this.o.perEndpoint)));
     const queued = state.started.length + state.waiters.length + state.inbound;
-    if (queued >= target / 2) return;
+    if (queued >= target / 2) {
+      // Counting on resumed jobs that may never come (their next attempt is later, or another
+      // process took them): if nothing else happens here, look again once they are overdue.
+      if (state.inbound > 0 && state.recheck === null) {
+        state.recheck = setTimeout(() => {
+          state.recheck = null;
+          this.maybeResume(endpointId, state);
+          this.forget(endpointId, state);
+        }, Math.max(1, state.inboundSince + this.inboundGraceMs - now + 1));
+        state.recheck.unref();
+      }
+      return;
+    }
     const limit = target - queued;
     const noted = state.parked;
     state.resuming = true;
@@ -284,7 +302,7 @@ export class EndpointGate {
 
   private forget(endpointId: string, state: EndpointState): void {
     if (state.started.length === 0 && state.waiters.length === 0 && state.troubleSince === null && state.parked === 0 && !state.resuming) {
-      this.states.delete(endpointId);
+      if (this.states.get(endpointId) === state) this.states.delete(endpointId);
     }
   }
 
@@ -301,7 +319,7 @@ export class EndpointGate {
   private state(endpointId: string): EndpointState {
     let state = this.states.get(endpointId);
     if (!state) {
-      state = { started: [], failures: 0, pausedUntil: 0, troubleSince: null, waiters: [], parked: 0, inbound: 0, inboundSince: 0, resuming: false, nextProbeAt: null };
+      state = { started: [], failures: 0, pausedUntil: 0, troubleSince: null, waiters: [], parked: 0, inbound: 0, inboundSince: 0, resuming: false, recheck: null, nextProbeAt: null };
       this.states.set(endpointId, state);
     }
     return state;

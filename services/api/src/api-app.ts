@@ -6,7 +6,7 @@ import { adminRoutes, type ReadinessChecks, type Registry } from '@vigil/service
 import { accessControl } from './auth/access-control';
 import { TokenVerifier } from './auth/token-verifier';
 import { createApiMetrics, type ApiMetrics } from './api-metrics';
-import { errorHandler, notFoundHandler } from './http/error-handler';
+import { errorHandler, frameworkErrorHandler, notFoundHandler } from './http/error-handler';
 import { methodCheck } from './http/method-check';
 import { registerRoutes, type AnyRoute } from './http/routes';
 import { SlidingWindowLimiter } from './rate-limit/sliding-window';
@@ -84,6 +84,7 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
     bodyLimit: o.bodyLimit,
     trustProxy: o.trustProxy,
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler(o.logger),
   }) as unknown as FastifyInstance;
   app.decorateRequest('principal', null);
   app.decorateRequest('errorCode', null);

@@ -74,6 +74,19 @@ test('malformed and repeated query parameters name the field', async () => {
   assert.deepEqual(twice.body.error.details, [{ field: 'page', message: 'given more than once' }]);
 });
 
+test('NUL characters and over-long path parameters are refused as validation errors, never a 500', async () => {
+  const query = await h.get('/v1/alerts?rule=a%00b', { token });
+  assertError(query, 400, 'validation_error');
+  assert.deepEqual(query.body.error.details, [{ field: 'rule', message: 'must not contain NUL (U+0000) characters' }]);
+  const body = await h.post('/v1/webhooks', { url: 'https://receiver.example', description: 'x\u0000y' }, { token });
+  assertError(body, 400, 'validation_error');
+  assert.deepEqual(body.body.error.details, [{ field: 'description', message: 'must not contain NUL (U+0000) characters' }]);
+  const long = await h.get(`/v1/rules/${'r'.repeat(2000)}`, { token });
+  assertError(long, 400, 'validation_error');
+  assert.deepEqual(long.body.error.details, [{ field: 'path', message: 'a path parameter is too long' }]);
+  assert.match(long.headers.get('x-request-id') ?? '', /^req_/);
+});
+
 test('bodies: over the limit 413, not JSON 415, broken JSON 400, unknown fields 400, missing 400', async () => {
   const big = await h.post('/v1/projects', { name: 'x'.repeat(5000) }, { token });
   assertError(big, 413, 'payload_too_large');

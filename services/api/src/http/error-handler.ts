@@ -68,6 +68,25 @@ export function errorHandler(logger: Logger) {
   };
 }
 
+/**
+ * Errors Fastify's router raises before a route runs (a path parameter over its length limit, a URL
+ * that cannot be decoded): answered with the same envelope, as a validation error of the path.
+ */
+export function frameworkErrorHandler(logger: Logger) {
+  const handle = errorHandler(logger);
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+    // No hook has run for such a request: the request id header is set here.
+    handle(
+      err.code === 'FST_ERR_MAX_PARAM_LENGTH' || err.code === 'FST_ERR_BAD_URL'
+        ? new ApiError('validation_error', undefined, [
+            { field: 'path', message: err.code === 'FST_ERR_BAD_URL' ? 'the path cannot be decoded' : 'a path parameter is too long' },
+          ])
+        : err,
+      request,
+      reply.header('x-request-id', request.id),
+    );
+}
+
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
   request.errorCode = 'not_found';
   return reply

@@ -19,6 +19,9 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, locat
       );
     }
   }
+  // PostgreSQL text cannot hold NUL; refuse it here, named, rather than fail in the query.
+  const nul = nulFields(value, '', 0);
+  if (nul.length) throw new ApiError('validation_error', undefined, nul.map((field) => ({ field: field || location, message: 'must not contain NUL (U+0000) characters' })));
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const details = result.error.issues.flatMap((issue) => toDetails(issue, location));
@@ -42,4 +45,17 @@ function toDetails(issue: z.core.$ZodIssue, location: InputLocation): ErrorDetai
     return [{ field, message: `expected ${issue.expected}` }];
   }
   return [{ field, message: issue.message }];
+}
+
+/** Paths of the strings (keys included) in `value` that contain U+0000. */
+function nulFields(value: unknown, path: string, depth: number): string[] {
+  if (typeof value === 'string') return value.includes('\u0000') ? [path] : [];
+  if (value === null || typeof value !== 'object' || depth > 32) return [];
+  const out: string[] = [];
+  for (const [key, inner] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (key.includes('\u0000')) out.push(at);
+    else out.push(...nulFields(inner, at, depth + 1));
+  }
+  return out;
 }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createApiToken, createOrganization, createPool, createProject, migrate, SCOPES, type Pool } from '@vigil/db';
+import { prng } from '../prng';
 
 export interface SeedSizes {
   events: number;
@@ -27,18 +28,6 @@ export interface SeededData {
 }
 
 const DAY = 86_400_000;
-
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function weighted<T>(random: () => number, table: Array<[T, number]>): () => T {
   const total = table.reduce((s, [, w]) => s + w, 0);

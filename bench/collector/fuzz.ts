@@ -10,26 +10,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createFlowDecoder, type DropReason } from '@vigil/flow-decoder';
 import { mutate, seedDatagrams, type Mutation } from '@vigil/flow-decoder/testing';
+import { prngUint32 } from '../prng';
 
 const PACKETS = Number(process.argv[2] ?? 1_000_000);
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
 const KINDS: Mutation['kind'][] = ['flip', 'set16', 'truncate', 'append', 'duplicate', 'zero'];
 const seeds = seedDatagrams();
-const rand = prng(0x5eed);
+// Deterministic, so a failure can be replayed.
+const rand = prngUint32(0x5eed);
 const options = {
   maxScopes: 64,
   maxTemplatesPerScope: 64,

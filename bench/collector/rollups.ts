@@ -16,6 +16,7 @@ import { createPool, migrate, portBreakdown, protocolBreakdown, topTalkers, with
 import { isolatedDatabase } from '@vigil/testkit';
 import { flowId } from '../../services/store/src/flows/flow-identity';
 import { insertFlows, type StoredFlow } from '../../services/store/src/flows/flow-insert';
+import { prng } from '../prng';
 
 const FLOWS = Number(process.argv[2] ?? 1_000_000);
 const SOURCES = Number(process.argv[3] ?? 50_000);
@@ -33,17 +34,6 @@ const HOUR = 3_600_000;
 const end = Math.floor(Date.now() / 60_000) * 60_000;
 const start = end - HOUR;
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(7);
 /** Skewed: a few heavy hitters, a long tail (as real traffic). */
 const skewed = (n: number) => Math.floor(n * rand() ** 3);

@@ -6,6 +6,7 @@
  */
 import { parseRule } from '@vigil/rule-engine';
 import type { EventRecord, FlowRecord, Rule } from '@vigil/rule-engine';
+import { prng } from '../prng';
 
 export interface Workload {
   readonly PROJECTS: readonly number[];
@@ -16,16 +17,6 @@ export interface Workload {
 
 /** Calls must come in the same order to give the same records (one PRNG stream per workload). */
 export function createWorkload(seed = 42, T0 = 1_700_000_000_000): Workload {
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;

@@ -107,28 +107,36 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 elsewhere. */
-function cpuSeconds(pid: number | undefined): number {
+/** CPU seconds (user + system) used so far by a process, or by one of its threads (Linux); 0 elsewhere. */
+function cpuSeconds(pid: number | undefined, tid?: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+    const fields = readFileSync(path, 'utf8').split(') ')[1]?.split(' ') ?? [];
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }
 }
 
-/** Runs the load and reports the server's CPU per request alongside. */
-async function measured(pid: number | undefined, run: () => Promise<LoadResult>): Promise<LoadResult & { cpuMicrosPerRequest: number }> {
+type Measured = LoadResult & { cpuMicrosPerRequest: number; mainCpuMicrosPerRequest: number };
+
+/**
+ * Runs the load and reports the server's CPU per request alongside: the whole process, and its main
+ * thread (the thread whose id is the process id), which answers every request.
+ */
+async function measured(pid: number | undefined, run: () => Promise<LoadResult>): Promise<Measured> {
   const cpu0 = cpuSeconds(pid);
+  const main0 = cpuSeconds(pid, pid);
   const result = await run();
-  return { ...result, cpuMicrosPerRequest: ((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, result.requests) };
+  const per = (seconds: number) => (seconds * 1e6) / Math.max(1, result.requests);
+  return { ...result, cpuMicrosPerRequest: per(cpuSeconds(pid) - cpu0), mainCpuMicrosPerRequest: per(cpuSeconds(pid, pid) - main0) };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const line = (label: string, r: LoadResult & { cpuMicrosPerRequest: number }) =>
+const line = (label: string, r: Measured) =>
   console.log(
     `${label.padEnd(38)} ${fmt(r.requestsPerSecond).padStart(9)} req/s   p50 ${r.p50Ms.toFixed(2).padStart(6)} ms   p99 ${r.p99Ms.toFixed(2).padStart(7)} ms   ` +
-      `${fmt(r.cpuMicrosPerRequest).padStart(4)} µs CPU/req   non-2xx ${r.non2xx}   errors ${r.errors}`,
+      `${fmt(r.cpuMicrosPerRequest).padStart(4)} µs CPU/req (main thread ${fmt(r.mainCpuMicrosPerRequest)})   non-2xx ${r.non2xx}   errors ${r.errors}`,
   );
 
 const deps = await dependencies();

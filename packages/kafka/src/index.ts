@@ -5,5 +5,7 @@ export { TopicCodec, createCodecs, createSchemaRegistry, registerSchema } from '
 export type { Codecs } from './codec';
 export { BatchingProducer } from './producer';
 export type { BatchingProducerOptions } from './producer';
+export { ThreadedProducer, frameMessages, unframeMessages } from './producer-thread';
+export type { MessageProducer, ProducerThreadData } from './producer-thread';
 export { runConsumer } from './consumer';
 export type { BatchContext, ConsumerRunner, ConsumerRunnerOptions } from './consumer';

@@ -1,5 +1,5 @@
 import type { Message } from 'kafkajs';
-import type { BatchingProducer } from '@vigil/kafka';
+import type { MessageProducer } from '@vigil/kafka';
 import type { Logger } from '@vigil/logging';
 import { isProtocolError, ProtocolError } from '@vigil/sentry-protocol';
 import { SpoolFullError, type Spool } from './spool';
@@ -8,7 +8,7 @@ import { SpoolDrainer } from './spool-drainer';
 export type EventLogFailure = 'error' | 'timeout' | 'unavailable' | 'backlog' | 'spool_full' | 'spool_error';
 
 export interface EventLogOptions {
-  producer: BatchingProducer;
+  producer: MessageProducer;
   /** Longest wait for Kafka's acknowledgement before the request is answered 503 (or spooled). */
   timeoutMs: number;
   /** Unacknowledged bytes held at most; beyond them requests are refused at once (or spooled). */

@@ -1,11 +1,11 @@
 import type { Message } from 'kafkajs';
-import type { BatchingProducer } from '@vigil/kafka';
+import type { MessageProducer } from '@vigil/kafka';
 import type { Logger } from '@vigil/logging';
 import type { Spool } from './spool';
 
 export interface SpoolDrainerOptions {
   spool: Spool;
-  producer: BatchingProducer;
+  producer: MessageProducer;
   logger: Logger;
   /** Longest wait for one delivery before it counts as failed (and is tried again). */
   timeoutMs: number;

@@ -54,3 +54,43 @@ test('constraints reject bad configuration rows', async () => {
   await pool.query("insert into exporters (project_id, cidr) values ($1, '10.0.0.0/8')", [project]);
   await assert.rejects(pool.query("insert into exporters (project_id, cidr) values ($1, '10.0.0.0/8')", [project]), /duplicate key/);
 });
+
+test('the hourly flow rollups migration sums the minute rollups already stored into UTC hours', async () => {
+  const fresh = await isolatedDatabase();
+  const applied = await migrate({ databaseUrl: fresh });
+  const at = applied.findIndex((name) => name.endsWith('_flow_rollups_hourly'));
+  assert.ok(at >= 0);
+  await migrate({ databaseUrl: fresh, direction: 'down', count: applied.length - at });
+  const db = createPool(fresh, { max: 1 });
+  try {
+    await db.query("select vigil_ensure_daily_partitions('flow_rollup_sources'::regclass, '2026-03-01', '2026-03-02')");
+    await db.query("select vigil_ensure_daily_partitions('flow_rollup_pairs'::regclass, '2026-03-01', '2026-03-02')");
+    // Minutes in two hours of one day and in the first hour of the next day (UTC).
+    await db.query(
+      `insert into flow_rollup_sources (project_id, minute, addr, bytes, packets, flows) values
+         (1, '2026-03-01T10:00:00Z', '10.0.0.1', 100, 1, 1), (1, '2026-03-01T10:59:00Z', '10.0.0.1', 50, 2, 3),
+         (1, '2026-03-01T11:00:00Z', '10.0.0.1', 7, 1, 1), (2, '2026-03-01T10:30:00Z', '10.0.0.1', 9, 9, 9),
+         (1, '2026-03-02T00:10:00Z', '10.0.0.2', 5, 5, 5)`,
+    );
+    await db.query(`insert into flow_rollup_pairs (project_id, minute, src_addr, dst_addr, bytes, packets, flows) values
+         (1, '2026-03-01T23:59:00Z', '10.0.0.1', '10.0.0.2', 1, 1, 1), (1, '2026-03-01T23:01:00Z', '10.0.0.1', '10.0.0.2', 2, 2, 2)`);
+    await migrate({ databaseUrl: fresh });
+    const { rows } = await db.query<{ project_id: number; hour: Date; addr: string; bytes: number; packets: number; flows: number }>(
+      'select project_id, hour, host(addr) as addr, bytes, packets, flows from flow_rollup_sources_hourly order by project_id, hour, addr',
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.project_id, r.hour.toISOString(), r.addr, r.bytes, r.packets, r.flows]),
+      [
+        [1, '2026-03-01T10:00:00.000Z', '10.0.0.1', 150, 3, 4],
+        [1, '2026-03-01T11:00:00.000Z', '10.0.0.1', 7, 1, 1],
+        [1, '2026-03-02T00:00:00.000Z', '10.0.0.2', 5, 5, 5],
+        [2, '2026-03-01T10:00:00.000Z', '10.0.0.1', 9, 9, 9],
+      ],
+    );
+    const pairs = await db.query<{ hour: Date; bytes: number }>('select hour, bytes from flow_rollup_pairs_hourly');
+    assert.deepEqual(pairs.rows.map((r) => [r.hour.toISOString(), r.bytes]), [['2026-03-01T23:00:00.000Z', 3]]);
+    assert.equal(Number((await db.query('select count(*) as n from flow_rollup_protocols_hourly')).rows[0].n), 0);
+  } finally {
+    await db.end();
+  }
+});

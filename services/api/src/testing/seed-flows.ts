@@ -15,14 +15,15 @@ export interface SeedFlow {
 }
 
 /**
- * Writes flows and their one-minute rollups as the store does for one-direction records (every
- * record is one directed flow); returns the flow ids.
+ * Writes flows and their one-minute and hourly rollups as the store does for one-direction records
+ * (every record is one directed flow); returns the flow ids.
  */
 export async function seedFlows(db: Queryable, flows: SeedFlow[]): Promise<string[]> {
   if (flows.length === 0) return [];
   const times = flows.map((f) => f.end.getTime());
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  for (const table of ['flows', 'flow_rollup_sources', 'flow_rollup_destinations', 'flow_rollup_pairs', 'flow_rollup_protocols', 'flow_rollup_ports']) {
+  const rollupTables = ['flow_rollup_sources', 'flow_rollup_destinations', 'flow_rollup_pairs', 'flow_rollup_protocols', 'flow_rollup_ports'];
+  for (const table of ['flows', ...rollupTables, ...rollupTables.map((t) => `${t}_hourly`)]) {
     await db.query('select vigil_ensure_daily_partitions($1::regclass, $2::date, $3::date)', [table, day(Math.min(...times)), day(Math.max(...times))]);
   }
   const rows = flows.map((f, i) => ({
@@ -52,14 +53,16 @@ export async function seedFlows(db: Queryable, flows: SeedFlow[]): Promise<strin
     [json],
   );
   const rollup = async (table: string, dims: string, exprs: string) => {
-    await db.query(
-      `insert into ${table} (project_id, minute, ${dims}, bytes, packets, flows)
-       select project_id, date_trunc('minute', flow_end), ${exprs}, sum(bytes), sum(packets), count(*) from (${input}) r
-       group by project_id, date_trunc('minute', flow_end), ${exprs}
-       on conflict (project_id, minute, ${dims}) do update set bytes = ${table}.bytes + excluded.bytes,
-         packets = ${table}.packets + excluded.packets, flows = ${table}.flows + excluded.flows`,
-      [json],
-    );
+    for (const [target, time, unit] of [[table, 'minute', 'minute'], [`${table}_hourly`, 'hour', 'hour']] as const) {
+      await db.query(
+        `insert into ${target} (project_id, ${time}, ${dims}, bytes, packets, flows)
+         select project_id, date_trunc('${unit}', flow_end, 'UTC'), ${exprs}, sum(bytes), sum(packets), count(*) from (${input}) r
+         group by project_id, date_trunc('${unit}', flow_end, 'UTC'), ${exprs}
+         on conflict (project_id, ${time}, ${dims}) do update set bytes = ${target}.bytes + excluded.bytes,
+           packets = ${target}.packets + excluded.packets, flows = ${target}.flows + excluded.flows`,
+        [json],
+      );
+    }
   };
   await rollup('flow_rollup_sources', 'addr', 'src_addr');
   await rollup('flow_rollup_destinations', 'addr', 'dst_addr');

@@ -1,14 +1,15 @@
 import type { FlowRecord } from '@vigil/contracts';
 import { withTransaction, type Pool, type Queryable } from '@vigil/db';
 import { isRowError } from '../events/event-insert';
-import { ROLLUP_TABLES, rollUp, rollupColumns, type RollupName } from './flow-rollups';
+import { byHour, ROLLUP_TABLES, rollUp, rollupColumns, type RollupName } from './flow-rollups';
 
 /**
  * Writes a batch of flows and their rollups in one transaction:
  *
  * 1. every row into `flows` with one INSERT … SELECT FROM unnest(…) (one array parameter per column,
  *    however many rows), `on conflict do nothing`, returning the flow_ids it actually wrote;
- * 2. the one-minute rollups of exactly those rows added to the rollup tables (upserts in key order).
+ * 2. the one-minute rollups of exactly those rows added to the rollup tables (upserts in key order),
+ *    then the same sums per hour added to the hourly rollup tables.
  *
  * A replayed batch writes no flow and so adds nothing to the rollups; a half-written batch cannot
  * exist. Rows arrive sorted by (flow_end, flow_id), so two writers that meet on the same rows (a
@@ -60,21 +61,24 @@ from unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) 
 on conflict do nothing
 returning flow_id`;
 
-function upsertSql(name: RollupName): string {
-  const { table, dimensions } = ROLLUP_TABLES[name];
+function upsertSql(name: RollupName, level: 'minute' | 'hour'): string {
+  const { dimensions } = ROLLUP_TABLES[name];
+  const table = level === 'minute' ? ROLLUP_TABLES[name].table : ROLLUP_TABLES[name].hourlyTable;
   const dims = dimensions.map(([d]) => d);
   const params = ['bigint', 'float8', ...dimensions.map(([, t]) => t), 'bigint', 'bigint', 'bigint'].map((t, i) => `$${i + 1}::${t}[]`);
   return `
-insert into ${table} (project_id, minute, ${dims.join(', ')}, bytes, packets, flows)
-select project_id, to_timestamp(minute / 1000), ${dims.join(', ')}, bytes, packets, flows
-from unnest(${params.join(', ')}) as t(project_id, minute, ${dims.join(', ')}, bytes, packets, flows)
-on conflict (project_id, minute, ${dims.join(', ')}) do update set
+insert into ${table} (project_id, ${level}, ${dims.join(', ')}, bytes, packets, flows)
+select project_id, to_timestamp(at_ms / 1000), ${dims.join(', ')}, bytes, packets, flows
+from unnest(${params.join(', ')}) as t(project_id, at_ms, ${dims.join(', ')}, bytes, packets, flows)
+on conflict (project_id, ${level}, ${dims.join(', ')}) do update set
   bytes = ${table}.bytes + excluded.bytes,
   packets = ${table}.packets + excluded.packets,
   flows = ${table}.flows + excluded.flows`;
 }
 
-const UPSERT_SQL = Object.fromEntries((Object.keys(ROLLUP_TABLES) as RollupName[]).map((n) => [n, upsertSql(n)])) as Record<RollupName, string>;
+const ROLLUP_NAMES = Object.keys(ROLLUP_TABLES) as RollupName[];
+const UPSERT_SQL = Object.fromEntries(ROLLUP_NAMES.map((n) => [n, upsertSql(n, 'minute')])) as Record<RollupName, string>;
+const UPSERT_HOURLY_SQL = Object.fromEntries(ROLLUP_NAMES.map((n) => [n, upsertSql(n, 'hour')])) as Record<RollupName, string>;
 
 function byTimeAndId(a: StoredFlow, b: StoredFlow): number {
   return a.record.flow_end_ms - b.record.flow_end_ms || (a.flowId < b.flowId ? -1 : a.flowId > b.flowId ? 1 : 0);
@@ -92,10 +96,15 @@ export async function insertFlows(db: Queryable, flows: readonly StoredFlow[], o
   if (rows.length === 0 || options.rollups === false) return rows.length;
   const written = new Set(rows.map((r) => r.flow_id));
   const rollups = rollUp(sorted.filter((f) => written.has(f.flowId)).map((f) => f.record));
-  for (const name of Object.keys(ROLLUP_TABLES) as RollupName[]) {
+  for (const name of ROLLUP_NAMES) {
     const values = rollupColumns(rollups[name], ROLLUP_TABLES[name].dimensions.length);
     if ((values[0] ?? []).length === 0) continue;
     await db.query({ name: `vigil-rollup-${name}`, text: UPSERT_SQL[name], values });
+  }
+  for (const name of ROLLUP_NAMES) {
+    const values = rollupColumns(byHour(rollups[name]), ROLLUP_TABLES[name].dimensions.length);
+    if ((values[0] ?? []).length === 0) continue;
+    await db.query({ name: `vigil-rollup-hourly-${name}`, text: UPSERT_HOURLY_SQL[name], values });
   }
   return rows.length;
 }

@@ -9,6 +9,7 @@ import type { FlowRecord } from '@vigil/contracts';
  * lock rollup rows in the same order and never deadlock.
  */
 export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
 
 export interface Totals {
   bytes: number;
@@ -19,20 +20,22 @@ export interface Totals {
 export interface RollupTable {
   /** Table name and its dimension columns (after project_id and minute) with PostgreSQL types. */
   table: string;
+  /** The same dimensions summed per UTC hour (column `hour` instead of `minute`). */
+  hourlyTable: string;
   dimensions: ReadonlyArray<readonly [name: string, type: string]>;
 }
 
 export const ROLLUP_TABLES = {
-  sources: { table: 'flow_rollup_sources', dimensions: [['addr', 'inet']] },
-  destinations: { table: 'flow_rollup_destinations', dimensions: [['addr', 'inet']] },
-  pairs: { table: 'flow_rollup_pairs', dimensions: [['src_addr', 'inet'], ['dst_addr', 'inet']] },
-  protocols: { table: 'flow_rollup_protocols', dimensions: [['protocol', 'smallint']] },
-  ports: { table: 'flow_rollup_ports', dimensions: [['protocol', 'smallint'], ['port', 'integer']] },
+  sources: { table: 'flow_rollup_sources', hourlyTable: 'flow_rollup_sources_hourly', dimensions: [['addr', 'inet']] },
+  destinations: { table: 'flow_rollup_destinations', hourlyTable: 'flow_rollup_destinations_hourly', dimensions: [['addr', 'inet']] },
+  pairs: { table: 'flow_rollup_pairs', hourlyTable: 'flow_rollup_pairs_hourly', dimensions: [['src_addr', 'inet'], ['dst_addr', 'inet']] },
+  protocols: { table: 'flow_rollup_protocols', hourlyTable: 'flow_rollup_protocols_hourly', dimensions: [['protocol', 'smallint']] },
+  ports: { table: 'flow_rollup_ports', hourlyTable: 'flow_rollup_ports_hourly', dimensions: [['protocol', 'smallint'], ['port', 'integer']] },
 } as const satisfies Record<string, RollupTable>;
 
 export type RollupName = keyof typeof ROLLUP_TABLES;
 
-/** Per table: key → (project, minute, dimension values, totals). */
+/** Per table: key → (project, minute — or hour in hourly rollups —, dimension values, totals). */
 export interface RollupRow {
   projectId: number;
   minuteMs: number;
@@ -71,6 +74,23 @@ export function rollUp(records: readonly FlowRecord[]): Rollups {
     }
   }
   return r;
+}
+
+/** The same rows summed per UTC hour: what the batch adds to the hourly rollups. */
+export function byHour(rows: Map<string, RollupRow>): Map<string, RollupRow> {
+  const hours = new Map<string, RollupRow>();
+  for (const row of rows.values()) {
+    const hourMs = Math.floor(row.minuteMs / HOUR_MS) * HOUR_MS;
+    const key = `${row.projectId}|${hourMs}|${row.dims.join('|')}`;
+    const sum = hours.get(key);
+    if (sum === undefined) hours.set(key, { projectId: row.projectId, minuteMs: hourMs, dims: row.dims, totals: { ...row.totals } });
+    else {
+      sum.totals.bytes += row.totals.bytes;
+      sum.totals.packets += row.totals.packets;
+      sum.totals.flows += row.totals.flows;
+    }
+  }
+  return hours;
 }
 
 /** Rows of one table as column arrays in key order: project_id, minute_ms, dimensions…, bytes, packets, flows. */

@@ -106,17 +106,42 @@ async function rollupsFromFlows(project: number): Promise<unknown[]> {
   return rows;
 }
 
-async function rollupsStored(project: number): Promise<unknown[]> {
+/** Rollup totals as stored, from the one-minute or the hourly rollup tables. */
+async function rollupsStored(project: number, level: 'minute' | 'hourly' = 'minute'): Promise<unknown[]> {
+  const t = (table: string) => (level === 'minute' ? table : `${table}_hourly`);
   const { rows } = await pool.query(
-    `select 'src' as t, host(addr) as k, sum(bytes)::float8 as b, sum(packets)::float8 as p, sum(flows)::float8 as f from flow_rollup_sources where project_id = $1 group by addr
-     union all select 'dst', host(addr), sum(bytes), sum(packets), sum(flows) from flow_rollup_destinations where project_id = $1 group by addr
-     union all select 'pair', host(src_addr) || '>' || host(dst_addr), sum(bytes), sum(packets), sum(flows) from flow_rollup_pairs where project_id = $1 group by src_addr, dst_addr
-     union all select 'proto', protocol::text, sum(bytes), sum(packets), sum(flows) from flow_rollup_protocols where project_id = $1 group by protocol
-     union all select 'port', protocol || '/' || port, sum(bytes), sum(packets), sum(flows) from flow_rollup_ports where project_id = $1 group by protocol, port
+    `select 'src' as t, host(addr) as k, sum(bytes)::float8 as b, sum(packets)::float8 as p, sum(flows)::float8 as f from ${t('flow_rollup_sources')} where project_id = $1 group by addr
+     union all select 'dst', host(addr), sum(bytes), sum(packets), sum(flows) from ${t('flow_rollup_destinations')} where project_id = $1 group by addr
+     union all select 'pair', host(src_addr) || '>' || host(dst_addr), sum(bytes), sum(packets), sum(flows) from ${t('flow_rollup_pairs')} where project_id = $1 group by src_addr, dst_addr
+     union all select 'proto', protocol::text, sum(bytes), sum(packets), sum(flows) from ${t('flow_rollup_protocols')} where project_id = $1 group by protocol
+     union all select 'port', protocol || '/' || port, sum(bytes), sum(packets), sum(flows) from ${t('flow_rollup_ports')} where project_id = $1 group by protocol, port
      order by 1, 2`,
     [project],
   );
   return rows;
+}
+
+/** Hourly rows that differ from the sum of their hour's minute rows (none when the two levels agree). */
+async function hourlyMismatches(project: number): Promise<unknown[]> {
+  const tables: Array<[string, string]> = [
+    ['flow_rollup_sources', 'addr'],
+    ['flow_rollup_destinations', 'addr'],
+    ['flow_rollup_pairs', 'src_addr, dst_addr'],
+    ['flow_rollup_protocols', 'protocol'],
+    ['flow_rollup_ports', 'protocol, port'],
+  ];
+  const out: unknown[] = [];
+  for (const [table, dims] of tables) {
+    const { rows } = await pool.query(
+      `with m as (select project_id, date_trunc('hour', minute, 'UTC') as hour, ${dims}, sum(bytes) as bytes, sum(packets) as packets, sum(flows) as flows
+                    from ${table} where project_id = $1 group by 1, 2, ${dims}),
+            h as (select project_id, hour, ${dims}, bytes, packets, flows from ${table}_hourly where project_id = $1)
+       select '${table}' as t, * from ((select * from m except select * from h) union all (select * from h except select * from m)) d`,
+      [project],
+    );
+    out.push(...rows);
+  }
+  return out;
 }
 
 function storeConfig(databaseUrl: string, group: string) {
@@ -213,6 +238,8 @@ test('flows are stored with every field in its column, and rollups add up to the
     );
   }
   assert.deepEqual(await rollupsStored(project), await rollupsFromFlows(project));
+  assert.deepEqual(await rollupsStored(project, 'hourly'), await rollupsFromFlows(project));
+  assert.deepEqual(await hourlyMismatches(project), []);
   // The biflow's reverse direction is a talker of its own.
   const window = { projectId: project, since: new Date(baseMinute), until: new Date(baseMinute + 2 * MINUTE) };
   const sources = await topTalkers(pool, { ...window, by: 'src' });
@@ -268,6 +295,8 @@ test('redelivered, replayed and concurrently consumed flows are stored once and 
   }
   assert.equal(await flowCount(project), 2_000);
   assert.deepEqual(await rollupsStored(project), first);
+  assert.deepEqual(await rollupsStored(project, 'hourly'), first);
+  assert.deepEqual(await hourlyMismatches(project), []);
 });
 
 test('flows older than the retention are skipped, and expired partitions are dropped', async () => {
@@ -296,8 +325,10 @@ test('flows older than the retention are skipped, and expired partitions are dro
   await sink.maintain(Date.now() + 8 * DAY_MS);
   assert.ok(!(await partitions('flows')).includes(`flows_p${today}`));
   assert.ok((await partitions('flow_rollup_sources')).includes(`flow_rollup_sources_p${today}`));
+  assert.ok((await partitions('flow_rollup_sources_hourly')).includes(`flow_rollup_sources_hourly_p${today}`));
   await sink.maintain(Date.now() + 10 * DAY_MS);
   assert.ok(!(await partitions('flow_rollup_sources')).includes(`flow_rollup_sources_p${today}`));
+  assert.ok(!(await partitions('flow_rollup_sources_hourly')).includes(`flow_rollup_sources_hourly_p${today}`));
 });
 
 test('records the table cannot hold go to the dead-letter topic; the rest of the batch is stored', async () => {

@@ -56,7 +56,7 @@ export function createFlowsSink(o: FlowsSinkOptions): Sink {
       dropped: o.metrics.partitionsDropped,
     });
   const flowsTable = daily('flows', o.retentionDays);
-  const rollupTables = Object.values(ROLLUP_TABLES).map((t) => daily(t.table, o.rollupRetentionDays));
+  const rollupTables = Object.values(ROLLUP_TABLES).flatMap((t) => [daily(t.table, o.rollupRetentionDays), daily(t.hourlyTable, o.rollupRetentionDays)]);
   const allTables = [flowsTable, ...rollupTables];
   const skipped = (reason: string, n: number) => {
     if (n > 0) o.metrics.skipped.inc({ sink: SINK, reason }, n);

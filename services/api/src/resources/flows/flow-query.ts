@@ -7,8 +7,9 @@ import type { flowSchema, Metric } from './flow-schemas';
 /**
  * The SQL behind /v1/flows and its rollup views. Flow pages are keyset pages on (flow_end, flow_id),
  * each project read through its (project_id[, src_addr|dst_addr|exporter], flow_end desc) index and
- * the per-project pages merged, as for events. Top talkers and protocols sum the one-minute rollups
- * of the organization's projects over whole minutes.
+ * the per-project pages merged, as for events. Top talkers and protocols sum the rollups of the
+ * organization's projects over whole minutes: hourly rows for the whole hours of the window, minute
+ * rows for its edges (rollupPieces).
  */
 export interface FlowFilters {
   exporter?: string;
@@ -123,10 +124,46 @@ export interface Totals {
   flows: number;
 }
 
+const HOUR_MS = 3_600_000;
+
+/**
+ * Where the rows of a window come from: the hourly rollups for the whole UTC hours inside it, the
+ * minute rollups for the minutes before the first and after the last whole hour. Each piece is a
+ * half-open [since, until) range; a window without a whole hour is read from the minute rollups alone.
+ */
+export interface RollupPieces {
+  hours: MinuteWindow | null;
+  minutes: MinuteWindow[];
+}
+
+export function rollupPieces(w: MinuteWindow): RollupPieces {
+  const firstHour = Math.ceil(w.since.getTime() / HOUR_MS) * HOUR_MS;
+  const lastHour = Math.floor(w.until.getTime() / HOUR_MS) * HOUR_MS;
+  if (firstHour >= lastHour) return { hours: null, minutes: [w] };
+  const minutes: MinuteWindow[] = [];
+  if (w.since.getTime() < firstHour) minutes.push({ since: w.since, until: new Date(firstHour) });
+  if (lastHour < w.until.getTime()) minutes.push({ since: new Date(lastHour), until: w.until });
+  return { hours: { since: new Date(firstHour), until: new Date(lastHour) }, minutes };
+}
+
+/**
+ * `select <columns> from <the rollup rows of the window>`: one branch per piece, each bounded on its
+ * table's time column so only the partitions and index ranges it needs are read. `$1` holds the
+ * project ids; the pieces' bounds are appended to `params`.
+ */
+function rollupRows(table: string, columns: string, w: MinuteWindow, params: unknown[]): string {
+  const pieces = rollupPieces(w);
+  const branch = (from: string, time: string, r: MinuteWindow) =>
+    `select ${columns} from ${from} where project_id = any($1::bigint[]) and ${time} >= $${params.push(r.since)} and ${time} < $${params.push(r.until)}`;
+  const branches = pieces.minutes.map((r) => branch(table, 'minute', r));
+  if (pieces.hours) branches.unshift(branch(`${table}_hourly`, 'hour', pieces.hours));
+  return branches.join('\n      union all\n      ');
+}
+
 const TALKERS = {
-  src: { table: 'flow_rollup_sources', select: 'host(addr) as src_addr, null::text as dst_addr', group: 'addr' },
-  dst: { table: 'flow_rollup_destinations', select: 'null::text as src_addr, host(addr) as dst_addr', group: 'addr' },
-  pair: { table: 'flow_rollup_pairs', select: 'host(src_addr) as src_addr, host(dst_addr) as dst_addr', group: 'src_addr, dst_addr' },
+  src: { table: 'flow_rollup_sources', dims: 'addr', select: 'host(addr) as src_addr, null::text as dst_addr' },
+  dst: { table: 'flow_rollup_destinations', dims: 'addr', select: 'null::text as src_addr, host(addr) as dst_addr' },
+  pair: { table: 'flow_rollup_pairs', dims: 'src_addr, dst_addr', select: 'host(src_addr) as src_addr, host(dst_addr) as dst_addr' },
 } as const;
 
 export async function queryTopTalkers(
@@ -139,29 +176,35 @@ export async function queryTopTalkers(
 ): Promise<Array<Totals & { src_addr: string | null; dst_addr: string | null }>> {
   if (projectIds.length === 0) return [];
   const t = TALKERS[by];
-  const { rows } = await db.query<Totals & { src_addr: string | null; dst_addr: string | null }>(
+  const params: unknown[] = [projectIds];
+  const rows = rollupRows(t.table, `${t.dims}, bytes, packets, flows`, w, params);
+  const { rows: talkers } = await db.query<Totals & { src_addr: string | null; dst_addr: string | null }>(
     `select ${t.select}, sum(bytes)::int8 as bytes, sum(packets)::int8 as packets, sum(flows)::int8 as flows
-       from ${t.table}
-      where project_id = any($1::bigint[]) and minute >= $2 and minute < $3
-      group by ${t.group}
-      order by sum(${metric}) desc, ${t.group}
-      limit $4`,
-    [projectIds, w.since, w.until, limit],
+       from (
+      ${rows}
+      ) r
+      group by ${t.dims}
+      order by sum(${metric}) desc, ${t.dims}
+      limit $${params.push(limit)}`,
+    params,
   );
-  return rows;
+  return talkers;
 }
 
 export async function queryProtocols(db: Queryable, projectIds: number[], w: MinuteWindow, metric: Metric): Promise<Array<Totals & { protocol: number }>> {
   if (projectIds.length === 0) return [];
-  const { rows } = await db.query<Totals & { protocol: number }>(
+  const params: unknown[] = [projectIds];
+  const rows = rollupRows('flow_rollup_protocols', 'protocol, bytes, packets, flows', w, params);
+  const { rows: protocols } = await db.query<Totals & { protocol: number }>(
     `select protocol, sum(bytes)::int8 as bytes, sum(packets)::int8 as packets, sum(flows)::int8 as flows
-       from flow_rollup_protocols
-      where project_id = any($1::bigint[]) and minute >= $2 and minute < $3
+       from (
+      ${rows}
+      ) r
       group by protocol
       order by sum(${metric}) desc, protocol`,
-    [projectIds, w.since, w.until],
+    params,
   );
-  return rows;
+  return protocols;
 }
 
 /** IANA protocol keywords of the protocols a network mostly carries. */

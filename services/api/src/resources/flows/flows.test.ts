@@ -104,6 +104,53 @@ test('top talkers by src, dst and pair, by bytes, packets and flows, from the ro
   assert.ok(Math.abs(shares - 1) < 1e-9);
 });
 
+test('top talkers and protocols over windows with and without whole hours add up to the flows in them', async () => {
+  const { token, projects } = await tenant(2);
+  const start = Date.parse('2026-04-02T09:00:00Z');
+  const flows: SeedFlow[] = [];
+  // Flows every 7 minutes for four hours, over two projects, a few sources and protocols.
+  for (let i = 0; i < 4 * 60; i += 7) {
+    flows.push({
+      projectId: projects[i % 2]!.id,
+      end: new Date(start + i * 60_000 + (i % 50) * 1000),
+      src: `10.0.0.${i % 5}`,
+      dst: `192.0.2.${i % 3}`,
+      protocol: i % 3 === 0 ? 17 : 6,
+      bytes: 1000 + i * 13,
+      packets: 1 + (i % 9),
+    });
+  }
+  await seedFlows(h.pool, flows);
+  const minute = (d: Date) => Math.floor(d.getTime() / 60_000) * 60_000;
+  const windows: Array<[string, string]> = [
+    ['2026-04-02T09:17:00Z', '2026-04-02T12:43:00Z'], // edges on both sides of two whole hours
+    ['2026-04-02T10:00:00Z', '2026-04-02T12:00:00Z'], // whole hours only
+    ['2026-04-02T10:05:00Z', '2026-04-02T10:55:00Z'], // inside one hour
+    ['2026-04-02T09:59:00Z', '2026-04-02T11:01:00Z'], // one minute on each side of an hour
+    ['2026-04-02T08:00:00Z', '2026-04-02T14:00:00Z'], // everything
+  ];
+  for (const [since, until] of windows) {
+    const inside = flows.filter((f) => minute(f.end) >= Date.parse(since) && minute(f.end) < Date.parse(until));
+    const expected = new Map<string, { bytes: number; packets: number; flows: number }>();
+    for (const f of inside) {
+      const t = expected.get(f.src) ?? { bytes: 0, packets: 0, flows: 0 };
+      expected.set(f.src, { bytes: t.bytes + f.bytes!, packets: t.packets + f.packets!, flows: t.flows + 1 });
+    }
+    const res = await h.get(`/v1/flows/top-talkers?by=src&limit=100&since=${since}&until=${until}`, { token });
+    assertOk(res);
+    const got = new Map(res.body.data.talkers.map((t: { src_addr: string; bytes: number; packets: number; flows: number }) => [t.src_addr, { bytes: t.bytes, packets: t.packets, flows: t.flows }]));
+    assert.deepEqual(got, expected, `top talkers ${since} – ${until}`);
+    const protocols = await h.get(`/v1/flows/protocols?since=${since}&until=${until}`, { token });
+    assertOk(protocols);
+    const byProtocol = (p: number) => inside.filter((f) => f.protocol === p).reduce((sum, f) => sum + f.bytes!, 0);
+    assert.deepEqual(
+      protocols.body.data.protocols.map((r: { protocol: number; bytes: number }) => [r.protocol, r.bytes]).sort(),
+      [6, 17].filter((p) => byProtocol(p) > 0).map((p) => [p, byProtocol(p)]).sort(),
+      `protocols ${since} – ${until}`,
+    );
+  }
+});
+
 test('another organization: its projects are 404 through every flow filter, and its flows never appear', async () => {
   const a = await tenant(1);
   const b = await tenant(1);

@@ -1,11 +1,24 @@
 /**
- * Top talkers and protocol shares sum minutes of rollups: a day is hundreds of thousands of rows, the
- * same for every dashboard that asks within the same minute. Answers are kept for a few seconds per
+ * Top talkers and protocol shares sum rollup rows: a day is hundreds of thousands of rows, the same
+ * for every dashboard that asks within the same minute. Answers are kept for a few seconds per
  * (projects, dimension, metric, limit, minute window), and concurrent identical requests share one
  * query, so fifty dashboards refreshing at once cost one aggregation, not fifty. A TTL of 0 turns it off.
+ *
+ * An answer asked for in the second half of its TTL is recomputed in the background while it keeps
+ * being served, so requests that keep coming for the same window do not all wait for the query each
+ * time the answer expires. No answer is served longer than the TTL after its query started; an entry
+ * nobody asks for in time expires and the next request waits for a fresh query.
  */
+interface Entry<T> {
+  /** When the query behind `value` started. */
+  at: number;
+  value: Promise<T>;
+  settled: boolean;
+  refreshing: boolean;
+}
+
 export class RollupCache<T> {
-  private readonly entries = new Map<string, { at: number; value: Promise<T> }>();
+  private readonly entries = new Map<string, Entry<T>>();
 
   constructor(
     private readonly ttlMs: number,
@@ -18,14 +31,33 @@ export class RollupCache<T> {
     const entry = this.entries.get(key);
     if (entry && now - entry.at < this.ttlMs) {
       this.onLookup?.('hit');
+      if (entry.settled && !entry.refreshing && now - entry.at >= this.ttlMs / 2) this.refresh(key, entry, compute, now);
       return entry.value;
     }
     this.onLookup?.('miss');
-    const value = compute();
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { at: now, value });
-    // A failed query is not remembered.
-    value.catch(() => this.entries.get(key)?.value === value && this.entries.delete(key));
-    return value;
+    return this.store(key, compute(), now).value;
+  }
+
+  private store(key: string, value: Promise<T>, at: number): Entry<T> {
+    if (!this.entries.has(key) && this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    const entry: Entry<T> = { at, value, settled: false, refreshing: false };
+    this.entries.set(key, entry);
+    value.then(
+      () => (entry.settled = true),
+      // A failed query is not remembered.
+      () => this.entries.get(key) === entry && this.entries.delete(key),
+    );
+    return entry;
+  }
+
+  /** Replaces the entry once the new answer is in; a failed refresh leaves the old answer until it expires. */
+  private refresh(key: string, entry: Entry<T>, compute: () => Promise<T>, now: number): void {
+    entry.refreshing = true;
+    compute().then(
+      (value) => {
+        if (this.entries.get(key) === entry) this.store(key, Promise.resolve(value), now).settled = true;
+      },
+      () => (entry.refreshing = false),
+    );
   }
 }

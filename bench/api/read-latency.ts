@@ -31,6 +31,10 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     database: { type: 'string', default: 'vigil_bench_api' },
     'no-explain': { type: 'boolean', default: false },
+    /** Only the scenarios whose name matches this regular expression (the baseline always runs). */
+    only: { type: 'string' },
+    /** Write a V8 CPU profile of the API process into this directory (node --cpu-prof). */
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -52,7 +56,8 @@ async function benchDatabase(name: string): Promise<string> {
 }
 
 async function startApiProcess(databaseUrl: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}/services/api/src/main.ts`], {
+  const profile = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', `${ROOT}/services/api/src/main.ts`], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -224,11 +229,15 @@ async function measure(list: Scenario[], env: Record<string, string>, suffix = '
       log(`  ${named.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms${m.non2xx ? `, ${m.non2xx} non-2xx` : ''}`);
     }
   } finally {
+    // Waits for the exit, so the next API (and a CPU profile being written) does not overlap.
+    const exited = new Promise((resolve) => api.once('exit', resolve));
     api.kill('SIGTERM');
+    await exited;
   }
 }
 
-const all = scenarios(data, deepCursor);
+const only = args.only ? new RegExp(args.only, 'i') : null;
+const all = scenarios(data, deepCursor).filter((s) => s.kind === 'baseline' || !only || only.test(s.name));
 await measure(all, {});
 // Top talkers again with every request aggregating the rollups (no shared answers): the query's own cost.
 await measure(all.filter((s) => s.kind === 'top-talkers'), { VIGIL_API_ROLLUP_CACHE_TTL: '0' }, ' (cache off)');
@@ -245,7 +254,7 @@ for (const { s, m } of results) {
 }
 
 if (!args['no-explain']) {
-  for (const s of scenarios(data, deepCursor)) {
+  for (const s of all) {
     if (!s.explain) continue;
     const { db, plans } = explaining(pool);
     await s.explain(db);

@@ -41,8 +41,25 @@ export const errorSchema = z
 export type PagePagination = z.infer<typeof pagePaginationSchema>;
 export type CursorPagination = z.infer<typeof cursorPaginationSchema>;
 
+/**
+ * List items PostgreSQL already rendered as JSON (each text one JSON object, in the shape the OpenAPI
+ * document declares): the envelope splices them in as they are, so a page of rows is not parsed into
+ * JavaScript values and serialised again.
+ */
+export class RenderedItems {
+  constructor(readonly texts: readonly string[]) {}
+
+  get length(): number {
+    return this.texts.length;
+  }
+}
+
 export function successBody(requestId: string, data: unknown, pagination?: PagePagination | CursorPagination): string {
   const meta = { request_id: requestId, timestamp: new Date().toISOString() };
+  if (data instanceof RenderedItems) {
+    const tail = pagination === undefined ? '' : `,"pagination":${JSON.stringify(pagination)}`;
+    return `{"data":[${data.texts.join(',')}],"meta":${JSON.stringify(meta)}${tail}}`;
+  }
   return JSON.stringify(pagination === undefined ? { data, meta } : { data, meta, pagination });
 }
 

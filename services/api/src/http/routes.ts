@@ -4,7 +4,7 @@ import type { Logger } from '@vigil/logging';
 import { z } from 'zod';
 import type { Principal } from '../auth/token-verifier';
 import { ApiError, type ErrorCode } from './error-catalog';
-import { successBody, type CursorPagination, type PagePagination } from './envelope';
+import { successBody, type CursorPagination, type PagePagination, type RenderedItems } from './envelope';
 import { parseInput } from './request-input';
 import { streamNdjson } from './ndjson-stream';
 
@@ -35,7 +35,7 @@ export type HandlerResult<R extends ResponseSpec> = R extends { kind: 'item'; da
   : R extends { kind: 'page'; data: infer D }
     ? { items: Output<D>[]; pagination: PagePagination }
     : R extends { kind: 'cursor'; data: infer D }
-      ? { items: Output<D>[]; pagination: CursorPagination }
+      ? { items: Output<D>[] | RenderedItems; pagination: CursorPagination }
       : R extends { kind: 'ndjson'; data: infer D }
         ? AsyncIterable<Output<D>>
         : R extends { kind: 'raw' }
@@ -131,7 +131,7 @@ export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]
             return reply.code(response.status ?? 200).type(JSON_TYPE).send(successBody(request.id, result));
           case 'page':
           case 'cursor': {
-            const list = result as { items: unknown[]; pagination: PagePagination | CursorPagination };
+            const list = result as { items: unknown[] | RenderedItems; pagination: PagePagination | CursorPagination };
             return reply.code(200).type(JSON_TYPE).send(successBody(request.id, list.items, list.pagination));
           }
           case 'empty':

@@ -1,8 +1,14 @@
 import type { CursorPosition } from '../http/cursor';
 
+const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 /** Windows tried in turn, back from the page's newest possible row: a day, a week, then everything. */
-const SPANS = [DAY_MS, 7 * DAY_MS, null] as const;
+export const DAY_WEEK_ALL: readonly (number | null)[] = [DAY_MS, 7 * DAY_MS, null];
+/**
+ * For queries whose matching rows are found through an index that does not follow time (full-text
+ * search): an hour first, so a frequent word costs an hour of matches rather than a day of them.
+ */
+export const HOUR_DAY_WEEK_ALL: readonly (number | null)[] = [HOUR_MS, DAY_MS, 7 * DAY_MS, null];
 
 /**
  * The newest `limit` rows of a table partitioned by day, read through ever wider time windows.
@@ -18,10 +24,11 @@ export async function newestFirst<T>(
   limit: number,
   run: (since: Date | undefined) => Promise<T[]>,
   now: number = Date.now(),
+  spans: readonly (number | null)[] = DAY_WEEK_ALL,
 ): Promise<T[]> {
   const start = range.after ? Number(range.after.timeUs / 1000n) : (range.until?.getTime() ?? now);
   let rows: T[] = [];
-  for (const span of SPANS) {
+  for (const span of spans) {
     const lower = span === null ? undefined : start - span;
     const bounded = lower === undefined || (range.since !== undefined && lower <= range.since.getTime());
     rows = await run(bounded ? range.since : new Date(lower));

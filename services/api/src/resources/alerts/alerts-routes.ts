@@ -1,11 +1,13 @@
-import { acknowledgeAlert, alertPosition, AlertStateError, getAlert, listAlertEvents, listAlerts, resolveAlert, type StoredAlert } from '@vigil/db';
+import { acknowledgeAlert, AlertStateError, getAlert, listAlertEvents, resolveAlert, type StoredAlert } from '@vigil/db';
 import { z } from 'zod';
 import type { ApiServices } from '../../api-app';
+import { RenderedItems } from '../../http/envelope';
 import { conflict, notFound } from '../../http/error-catalog';
 import { cursorPage, cursorPosition } from '../../http/pagination';
 import { defineRoute, type AnyRoute } from '../../http/routes';
 import { checkTimeRange } from '../list-filters';
 import { requireProject } from '../projects/project-lookup';
+import { listAlertsRendered, renderedAlertPosition } from './alert-page';
 import { alertDetailSchema, alertSchema, listAlertsQuery, toAlert } from './alert-schemas';
 
 const alertParams = z.object({ alert_id: z.string().regex(/^[0-9a-f]{32}$/, 'expected an alert id: 32 hex digits') });
@@ -66,7 +68,7 @@ export function alertRoutes(s: ApiServices): AnyRoute[] {
         checkTimeRange(query.since, query.until);
         const after = cursorPosition('alerts', query.after);
         const projectIds = query.project === undefined ? undefined : [(await requireProject(s.pool, principal.organizationId, query.project)).id];
-        const rows = await listAlerts(s.pool, {
+        const rows = await listAlertsRendered(s.pool, {
           organizationId: principal.organizationId,
           projectIds,
           status: query.status,
@@ -77,8 +79,8 @@ export function alertRoutes(s: ApiServices): AnyRoute[] {
           ...(after ? { after } : {}),
           limit: query.limit + 1,
         });
-        const page = cursorPage('alerts', rows, query.limit, alertPosition);
-        return { items: page.items.map(toAlert), pagination: page.pagination };
+        const page = cursorPage('alerts', rows, query.limit, renderedAlertPosition);
+        return { items: new RenderedItems(page.items.map((r) => r.json)), pagination: page.pagination };
       },
     }),
     defineRoute({

@@ -46,6 +46,30 @@ test('list newest first with cursor pages and filters; get with evidence', async
   assertError(await h.get(`/v1/alerts/${'f'.repeat(32)}`, { token }), 404, 'not_found');
 });
 
+test('list pages (rendered by PostgreSQL) show every field as the alert by id does, open, acknowledged and resolved', async () => {
+  const { token, project } = await tenant();
+  const ids = await seedAlerts(h.pool, [
+    { project_id: project.id, value: 0.1 + 0.2, threshold: 1e-7, group_values: { user: 'é "q" \\ 𝄞', host: '' }, group_key: '["é","x"]', tags: [] },
+    { project_id: project.id, value: 123456789.5, threshold: 3, tags: ['a', 'b "c"'], title: 'line\nbreak\ttab' },
+    { project_id: project.id },
+  ]);
+  assertOk(await h.post(`/v1/alerts/${ids[1]}/acknowledge`, undefined, { token }));
+  assertOk(await h.post(`/v1/alerts/${ids[2]}/resolve`, undefined, { token }));
+  const list = await h.get('/v1/alerts?limit=10', { token });
+  assertOk(list);
+  assert.equal(list.body.data.length, 3);
+  for (const alert of list.body.data) {
+    const one = await h.get(`/v1/alerts/${alert.id}`, { token });
+    assertOk(one);
+    const { evidence: _evidence, events: _events, ...fields } = one.body.data;
+    assert.deepEqual(alert, fields);
+  }
+  const byId = new Map(list.body.data.map((a: { id: string }) => [a.id, a]));
+  assert.equal((byId.get(ids[0]!) as { value: number }).value, 0.1 + 0.2);
+  assert.ok((byId.get(ids[1]!) as { acknowledged_at: string | null }).acknowledged_at);
+  assert.ok((byId.get(ids[2]!) as { resolved_at: string | null }).resolved_at);
+});
+
 test('cursor pages over alerts created in the same instant: every one exactly once, ties ordered by id', async () => {
   const { token, project } = await tenant();
   // One insert: every alert gets the same created_at.

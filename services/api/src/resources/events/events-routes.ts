@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { ApiServices } from '../../api-app';
+import { RenderedItems } from '../../http/envelope';
 import { notFound } from '../../http/error-catalog';
 import { cursorPage, cursorPosition } from '../../http/pagination';
 import { defineRoute, type AnyRoute } from '../../http/routes';
 import { checkTimeRange, scopeProjects } from '../list-filters';
 import { organizationProjectIds } from '@vigil/db';
-import { eventPosition, findEvent, queryEvents, toEvent, toEventDetail } from './event-query';
+import { eventPosition, findEvent, queryEvents, queryEventsRendered, toEvent, toEventDetail } from './event-query';
 import { eventDetailSchema, eventSchema, exportEventsQuery, listEventsQuery, type EventFilters } from './event-schemas';
 
 const EXPORT_BATCH = 1000;
@@ -36,9 +37,9 @@ export function eventRoutes(s: ApiServices): AnyRoute[] {
         checkTimeRange(query.since, query.until);
         const after = cursorPosition('events', query.after);
         const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
-        const rows = await queryEvents(s.pool, projects, filtersOf(query), after, query.limit + 1);
+        const rows = await queryEventsRendered(s.pool, projects, filtersOf(query), after, query.limit + 1);
         const page = cursorPage('events', rows, query.limit, eventPosition);
-        return { items: page.items.map(toEvent), pagination: page.pagination };
+        return { items: new RenderedItems(page.items.map((r) => r.json)), pagination: page.pagination };
       },
     }),
     defineRoute({

@@ -115,6 +115,100 @@ test('filters: class, severity (several), type, since/until, q', async () => {
   assertError(await h.get(`/v1/events?after=${alerts}`, { token }), 400, 'validation_error');
 });
 
+test('class and severity filters of several values, and q, over several projects: cursor pages hold exactly the matching events', async () => {
+  const { token, projects } = await tenantWithProjects(3);
+  const classes = ['security', 'network', 'audit', 'error'] as const;
+  const severities = ['critical', 'high', 'medium', 'low', 'info'] as const;
+  const words = ['denied', 'token', 'expired', 'root'];
+  const seeded: SeedEvent[] = [];
+  for (let i = 0; i < 90; i++) {
+    seeded.push({
+      projectId: projects[i % 3]!.id,
+      timestamp: at(500 + Math.floor(i / 3)),
+      class: classes[(i * 7) % 4],
+      severity: severities[(i * 3) % 5],
+      message: `${words[i % 4]} ${words[(i >> 2) % 4]} event ${i}`,
+    });
+  }
+  const ids = await seedEvents(h.pool, seeded);
+  const newestFirst = (keep: (e: SeedEvent) => boolean) =>
+    seeded
+      .map((e, i) => ({ e, id: ids[i]! }))
+      .filter(({ e }) => keep(e))
+      .sort((a, b) => b.e.timestamp.getTime() - a.e.timestamp.getTime() || (a.id < b.id ? 1 : -1))
+      .map(({ id }) => id);
+  const cases: Array<[string, (e: SeedEvent) => boolean]> = [
+    ['class=security,network&severity=high,critical', (e) => ['security', 'network'].includes(e.class!) && ['high', 'critical'].includes(e.severity!)],
+    ['class=audit&severity=low,info,medium', (e) => e.class === 'audit' && ['low', 'info', 'medium'].includes(e.severity!)],
+    ['severity=critical,info', (e) => ['critical', 'info'].includes(e.severity!)],
+    ['class=error,audit', (e) => ['error', 'audit'].includes(e.class!)],
+    ['q=expired', (e) => e.message!.split(' ').includes('expired')],
+    ['q=denied%20root&class=security,audit', (e) => e.message!.includes('denied') && e.message!.includes('root') && ['security', 'audit'].includes(e.class!)],
+  ];
+  for (const [query, keep] of cases) {
+    const expected = newestFirst(keep);
+    assert.ok(expected.length > 4, `${query} matches several pages`);
+    assert.deepEqual(await allPages(`/v1/events?${query}`, token, 4), expected, query);
+  }
+});
+
+test('list pages (rendered by PostgreSQL) show every field exactly as the export and the event by id do', async () => {
+  const { token, projects } = await tenantWithProjects(1);
+  const pid = projects[0]!.id;
+  await h.pool.query("select vigil_ensure_daily_partitions('events'::regclass, '2026-03-05', '2026-03-05')");
+  // Every column filled in some row and empty in another: users partly known, IPv6, microseconds, awkward text and JSON.
+  const rows: Array<[string, string | null, string | null, string | null, string | null, string | null, string | null, string, string, string[]]> = [
+    ['2026-03-05T10:00:00.123456Z', 'm "quoted" \\ back\nslash\ttab \u0001 ctrl é 𝄞 </script>', 'alice', null, null, null, '2001:db8::7', '{"host": "web-1", "n": 1.50, "big": 12345678901234567, "nested": {"a": [1, "x", null, true]}, "é": "ü"}', '{"attempts": 3, "empty": {}, "list": []}', ['a', 'b "c"']],
+    ['2026-03-05T10:00:01.999999Z', '', null, 'bob@example.com', 'bob', '::ffff:10.0.0.1', '198.51.100.7', '{}', '{}', []],
+    ['2026-03-05T10:00:02.000001Z', null, null, null, null, null, null, '{"k": "v"}', '{"z": -0.0001, "e": 1e3}', ['x']],
+    ['2026-03-05T10:00:03Z', 'plain', null, null, null, '203.0.113.9', null, '{}', '{}', []],
+  ];
+  const ids: string[] = [];
+  for (const [i, [ts, message, userId, email, username, userIp, clientIp, tags, attributes, fingerprint]] of rows.entries()) {
+    const id = `0000000000000000000000000000000${i}`;
+    ids.push(id);
+    await h.pool.query(
+      `insert into event_ids (project_id, event_id, timestamp) values ($1, $2, $3)`,
+      [pid, id, ts],
+    );
+    await h.pool.query(
+      `insert into events (project_id, event_id, timestamp, received_at, source, class, severity, type, message, exception_type, exception_value,
+         platform, release, environment, tags, user_id, user_email, user_username, user_ip_address, fingerprint, client_ip, sdk_name, sdk_version,
+         attributes, raw)
+       values ($1, $2, $3, $3::timestamptz + interval '1.5 second', $4, 'error', 'medium', 'exception', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+         $16, $17, $18, $19, $20, '\\x7b7d')`,
+      [pid, id, ts, i % 2 ? 'sentry' : 'native', message, i === 0 ? 'TypeError' : null, i === 0 ? 'x is "undefined"' : null, i === 1 ? 'node' : null,
+        i === 1 ? 'web@1.2.3' : null, i === 1 ? 'production' : null, tags, userId, email, username, userIp, fingerprint, clientIp,
+        i === 1 ? 'sentry.javascript.node' : null, i === 1 ? '8.0.0' : null, attributes],
+    );
+  }
+  const list = await h.get('/v1/events?limit=10', { token });
+  assertOk(list);
+  const exported = (await h.get('/v1/events/export', { token })).text.trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(list.body.data, exported);
+  assert.deepEqual(list.body.data.map((e: { id: string }) => e.id), [...ids].reverse());
+  for (const event of list.body.data) {
+    const one = await h.get(`/v1/events/${event.id}`, { token });
+    assertOk(one);
+    const { raw, ...fields } = one.body.data;
+    assert.deepEqual(raw, {});
+    assert.deepEqual(event, fields);
+  }
+  const [last, , , first] = list.body.data;
+  assert.equal(first.timestamp, '2026-03-05T10:00:00.123Z');
+  assert.equal(first.received_at, '2026-03-05T10:00:01.623Z');
+  assert.deepEqual(first.user, { id: 'alice', email: null, username: null, ip_address: null });
+  assert.equal(first.client_ip, '2001:db8::7');
+  assert.equal(first.message, 'm "quoted" \\ back\nslash\ttab \u0001 ctrl é 𝄞 </script>');
+  assert.deepEqual(first.fingerprint, ['a', 'b "c"']);
+  assert.equal(first.tags.big, 12345678901234567);
+  assert.deepEqual(last.user, { id: null, email: null, username: null, ip_address: '203.0.113.9' });
+  assert.equal(last.message, 'plain');
+  assert.equal(list.body.data[1].user, null);
+  assert.equal(list.body.data[1].message, null);
+  assert.equal(list.body.data[2].user.ip_address, '::ffff:10.0.0.1');
+});
+
 test('one event by id, with its raw payload; dashed ids too', async () => {
   const { token, projects } = await tenantWithProjects(1);
   const [id] = await seedEvents(h.pool, [{ projectId: projects[0]!.id, timestamp: at(400), message: 'hello' }]);

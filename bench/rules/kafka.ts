@@ -27,9 +27,8 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import type { EventRecord } from '@vigil/contracts';
 import { createProject } from '@vigil/db';
-import { runConsumer } from '@vigil/kafka';
-import { silentLogger } from '@vigil/testkit';
 import { createHarness, metricValue } from '../../services/rules/src/testing/harness';
+import { decodeOnly } from './decode-baseline';
 import { createWorkload } from './workload';
 
 const EVENTS = Number(process.argv[2] ?? 100_000);
@@ -49,31 +48,20 @@ for (let i = 0; i < EVENTS; i += 5000) {
 console.log(`${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const allRules = Array.from({ length: Math.max(...COUNTS) }, (_, i) => workload.makeRule(i));
 
+/** CPU time (user + system) this process spent since `from`, in µs per event. */
+const cpuPerEvent = (from: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / EVENTS;
+};
+
 /** Decode-only consumer: the same messages, the same codec, nothing else. */
-async function baseline(): Promise<number> {
-  let seen = 0;
-  let first = 0;
-  let done!: (ms: number) => void;
-  const finished = new Promise<number>((r) => (done = r));
-  const runner = await runConsumer({
-    kafka: h.kafka,
-    groupId: `${h.topicPrefix}bench.baseline.${randomBytes(3).toString('hex')}`,
-    topics: [h.codecs.events.topic],
-    logger: silentLogger(),
-    partitionsConsumedConcurrently: 64,
-    async handleBatch(batch) {
-      if (first === 0) first = performance.now();
-      for (const m of batch.messages) await h.codecs.events.decode(m.value!);
-      seen += batch.messages.length;
-      if (seen >= EVENTS) done(performance.now() - first);
-    },
-  });
-  const ms = await finished;
-  await runner.stop();
-  return EVENTS / (ms / 1000);
+async function baseline(): Promise<{ rate: number; cpu: number }> {
+  const cpu = process.cpuUsage();
+  const ms = await decodeOnly(h, EVENTS);
+  return { rate: EVENTS / (ms / 1000), cpu: cpuPerEvent(cpu) };
 }
 
-interface Run { routeRate: number; endRate: number; messages: number; alerts: number }
+interface Run { routeRate: number; endRate: number; cpu: number; messages: number; alerts: number }
 
 async function worker(rules: number): Promise<Run> {
   await h.pool.query('delete from rules');
@@ -82,6 +70,7 @@ async function worker(rules: number): Promise<Run> {
     for (let r = pending.shift(); r !== undefined; r = pending.shift()) await h.rule(r);
   }));
   const tag = `${rules}.${randomBytes(3).toString('hex')}`;
+  const cpu = process.cpuUsage();
   const w = await h.start({
     VIGIL_RULES_ROUTE_GROUP: `${h.topicPrefix}bench.route.${tag}`,
     VIGIL_RULES_DETECT_GROUP: `${h.topicPrefix}bench.detect.${tag}`,
@@ -103,6 +92,7 @@ async function worker(rules: number): Promise<Run> {
   }
   const end = performance.now();
   const run = {
+    cpu: cpuPerEvent(cpu),
     routeRate: EVENTS / (Math.max(1, routed - first) / 1000),
     endRate: EVENTS / (Math.max(1, end - first) / 1000),
     messages: await metricValue(m, 'vigil_rules_repartitioned_total'),
@@ -114,25 +104,30 @@ async function worker(rules: number): Promise<Run> {
 }
 
 console.log(`rules service benchmark — ${fmt(EVENTS)} events from Kafka per run, one worker, node ${process.version}`);
-console.log('baseline: a consumer that only decodes the same messages (best of the runs paired with each configuration)\n');
+console.log('baseline: a consumer that only decodes the same messages (best of the runs paired with each configuration)');
+console.log('cpu: CPU time of this process (all threads) per event over the run, start-up included — what to compare on a shared machine\n');
 console.log(
-  `${'rules'.padEnd(16)} ${'baseline ev/s'.padStart(14)} ${'µs/event'.padStart(9)} ${'routing ev/s'.padStart(13)} ${'× base'.padStart(7)} ` +
-    `${'end-to-end ev/s'.padStart(16)} ${'µs/event'.padStart(9)} ${'× base'.padStart(7)} ${'msgs/event'.padStart(11)} ${'alerts'.padStart(7)}`,
+  `${'rules'.padEnd(16)} ${'baseline ev/s'.padStart(14)} ${'µs/event'.padStart(9)} ${'cpu µs/ev'.padStart(10)} ${'routing ev/s'.padStart(13)} ${'× base'.padStart(7)} ` +
+    `${'end-to-end ev/s'.padStart(16)} ${'µs/event'.padStart(9)} ${'× base'.padStart(7)} ${'cpu µs/ev'.padStart(10)} ${'cpu × base'.padStart(11)} ${'entries/ev'.padStart(11)} ${'alerts'.padStart(7)}`,
 );
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 for (const n of COUNTS) {
   let base = 0;
+  let baseCpu = Number.POSITIVE_INFINITY;
   const runs: Run[] = [];
   for (let run = 0; run < RUNS; run++) {
-    base = Math.max(base, await baseline());
+    const b = await baseline();
+    base = Math.max(base, b.rate);
+    baseCpu = Math.min(baseCpu, b.cpu);
     runs.push(await worker(n));
   }
   const r = runs.reduce((a, b) => (b.endRate > a.endRate ? b : a));
   r.routeRate = Math.max(...runs.map((x) => x.routeRate));
+  r.cpu = Math.min(...runs.map((x) => x.cpu));
   const agg = allRules.slice(0, n).filter((x) => x.aggregate !== null).length;
   console.log(
-    `${`${n} (${agg} agg)`.padEnd(16)} ${fmt(base).padStart(14)} ${(1e6 / base).toFixed(1).padStart(9)} ${fmt(r.routeRate).padStart(13)} ${(r.routeRate / base).toFixed(2).padStart(7)} ` +
-      `${fmt(r.endRate).padStart(16)} ${(1e6 / r.endRate).toFixed(1).padStart(9)} ${(r.endRate / base).toFixed(2).padStart(7)} ${(r.messages / EVENTS).toFixed(2).padStart(11)} ${String(r.alerts).padStart(7)}`,
+    `${`${n} (${agg} agg)`.padEnd(16)} ${fmt(base).padStart(14)} ${(1e6 / base).toFixed(1).padStart(9)} ${baseCpu.toFixed(1).padStart(10)} ${fmt(r.routeRate).padStart(13)} ${(r.routeRate / base).toFixed(2).padStart(7)} ` +
+      `${fmt(r.endRate).padStart(16)} ${(1e6 / r.endRate).toFixed(1).padStart(9)} ${(r.endRate / base).toFixed(2).padStart(7)} ${r.cpu.toFixed(1).padStart(10)} ${(baseCpu / r.cpu).toFixed(2).padStart(11)} ${(r.messages / EVENTS).toFixed(2).padStart(11)} ${String(r.alerts).padStart(7)}`,
   );
 }
 await h.close();

@@ -12,7 +12,7 @@ export type { Rule, RuleInput, Aggregate, AggregateFunction, Suppress, RuleIssue
 export type { Condition, FieldCondition, AllCondition, AnyCondition, NotCondition, Scalar, Operator } from './rule/condition';
 export { OPERATORS } from './rule/condition';
 export type { EventRecord, EventUser, FlowRecord, InputRecord, Source, Severity } from './records';
-export { eventTime } from './records';
+export { eventTime, eventTimeMs } from './records';
 export type { Alert, GroupValue } from './stream/alert';
 export { sameDetection } from './stream/alert';
 export type { Evidence, EventEvidence, FlowEvidence, FlowSample, TopEntry, DistinctSample } from './stream/evidence';
@@ -25,6 +25,7 @@ export type { BacktestOptions, BacktestResult } from './stream/backtest';
 export { defaultRulePack, DEFAULT_INTERNAL_NETWORKS } from './rule/default-pack';
 export type { DefaultPackOptions } from './rule/default-pack';
 export { parseDuration, formatDuration } from './rule/duration';
+export { ENGINE_FIELDS, fieldsRead, ruleFields } from './rule/record-fields';
 
 /** The rule's compiled match predicate alone (e.g. to test a rule against a sample record). */
 export function createMatcher(rule: Rule): (record: InputRecord) => boolean {

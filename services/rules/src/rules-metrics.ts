@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from '@vigil/service-runtime
 /**
  * The rule service's metrics, all in one place. Every input record ends in exactly one of: routed
  * (to the detection stage), unmatched (no enabled rule of its organization matches it) or dropped
- * with a reason. Every routed message ends applied or dropped with a reason; every detection ends
+ * with a reason. Every routed entry ends applied or dropped with a reason; every detection ends
  * as a created alert or a duplicate of a stored one.
  */
 export interface RulesMetrics {
@@ -41,7 +41,7 @@ export function createRulesMetrics(registry: Registry): RulesMetrics {
     }),
     repartitioned: new Counter({
       name: 'vigil_rules_repartitioned_total',
-      help: 'Messages written to the re-partition topic (one per record and group key)',
+      help: 'Entries written to the re-partition topic (one per record and group key; packed into one message per partition and round)',
       labelNames: ['source'],
       registers,
     }),

@@ -22,6 +22,7 @@ import { DeadLetters } from './dead-letters';
 import { DetectionStage } from './detect/detection-stage';
 import { startAlertPublisher, type AlertPublisher } from './outbox/alert-publisher';
 import { createGroupRouter } from './route/group-router';
+import { ProjectedAvro } from './route/avro-projection';
 import { RecordDecoder } from './route/record-decoding';
 import { ensureRepartitionTopic } from './route/repartition-topic';
 import { RoutingTable } from './route/routing-table';
@@ -102,10 +103,12 @@ export async function startRules(config: RulesConfig, logger: Logger): Promise<R
     const codecs = await createCodecs(registry, prefix);
     const partitions = await ensureRepartitionTopic(kafka, repartitionTopic, config.VIGIL_RULES_PARTITIONS, config.VIGIL_RULES_REPLICATION_FACTOR, logger);
 
+    // One set of decoders (writer schemas and projected readers) for both stages.
+    const decoder = new RecordDecoder(new ProjectedAvro(registry));
     detection = new DetectionStage({
       pool,
       topic: repartitionTopic,
-      codecs,
+      decoder,
       engineOptions: { allowedLatenessMs: config.VIGIL_RULES_ALLOWED_LATENESS, maxLagMs: config.VIGIL_RULES_MAX_LAG },
       rules: () => catalog.current,
       metrics,
@@ -159,7 +162,7 @@ export async function startRules(config: RulesConfig, logger: Logger): Promise<R
     const route = createGroupRouter({
       topics: { events: topics.events, flows: topics.flows },
       repartition: { topic: repartitionTopic, partitions },
-      decoder: new RecordDecoder(codecs, registry),
+      decoder,
       directory: new ProjectDirectory(pool),
       routing,
       producer,

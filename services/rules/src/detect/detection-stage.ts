@@ -6,19 +6,23 @@
  * 1. the task of p is loaded from PostgreSQL if this worker does not hold it (first batch after an
  *    assignment, or after a failed write);
  * 2. each message below the task's position is skipped (already applied: the previous owner stored
- *    it but crashed before Kafka's commit); each message whose origin was already applied is
- *    skipped (routed twice); the others are decoded and applied to the rules they name;
+ *    it but crashed before Kafka's commit); of the others, each entry whose origin was already
+ *    applied is skipped (routed twice), and the rest are decoded — only the fields the rules they
+ *    name read — and applied to those rules;
  * 3. alerts, changed state and the new position are written in one transaction, fenced by the
  *    position; new alerts queue their `alert.created` in the same transaction;
  * 4. the handler returns and the Kafka offset is committed.
  * Any failure discards the task's memory, so the retry starts again from what PostgreSQL holds.
  */
-import type { BatchContext, TopicCodec } from '@vigil/kafka';
+import type { KafkaMessage } from 'kafkajs';
+import type { BatchContext } from '@vigil/kafka';
 import { withTransaction, type DetectedAlert, type Pool } from '@vigil/db';
 import type { Logger } from '@vigil/logging';
-import type { EngineOptions, InputRecord } from '@vigil/rule-engine';
+import { fieldsRead, type EngineOptions, type Rule, type Source } from '@vigil/rule-engine';
 import type { RuleSet } from '../catalog/rule-catalog';
-import { readRouted } from '../route/repartition-message';
+import { fieldSet, schemaIdOf, type FieldSet } from '../route/avro-projection';
+import type { RecordDecoder } from '../route/record-decoding';
+import { isPacked, readPacked, readRouted, type Origin } from '../route/repartition-message';
 import type { RulesMetrics } from '../rules-metrics';
 import { DetectionTask, type EngineTotals } from './detection-task';
 import { loadTask, saveProgress } from './task-store';
@@ -26,17 +30,53 @@ import { loadTask, saveProgress } from './task-store';
 export interface DetectionStageOptions {
   pool: Pool;
   topic: string;
-  codecs: { events: TopicCodec<'events'>; flows: TopicCodec<'flows'> };
+  decoder: RecordDecoder;
   engineOptions: EngineOptions;
   rules: () => RuleSet;
   metrics: RulesMetrics;
   logger: Logger;
 }
 
+/** One routed record to apply: the entry of a packed message, or a message of the earlier format. */
+interface Entry {
+  source: Source;
+  organizationId: number;
+  ruleIds: readonly string[];
+  origin: Origin;
+  record: Buffer;
+  /** Names the (source, organization, rule list) within its message, for the field-set cache. */
+  fieldsKey: string;
+}
+
+/** A message at or past the task's position, read: its entries, or null when it is not a routed message. */
+function entriesOf(message: KafkaMessage): Entry[] | null {
+  const value = message.value;
+  if (isPacked(value)) {
+    const packed = readPacked(value);
+    if (packed === null) return null;
+    return packed.entries.map((e) => ({
+      source: e.source,
+      organizationId: e.organizationId,
+      ruleIds: packed.ruleLists[e.list] as string[],
+      origin: e.origin,
+      record: packed.records[e.record] as Buffer,
+      fieldsKey: `${e.source}\u001f${e.organizationId}\u001f${e.list}`,
+    }));
+  }
+  const routed = readRouted(message.headers);
+  if (routed === null || value === null) return null;
+  return [{ ...routed, record: value, fieldsKey: `${routed.source}\u001f${routed.organizationId}\u001f${routed.ruleIds.join('\n')}` }];
+}
+
 export class DetectionStage {
   private readonly tasks = new Map<number, DetectionTask>();
   private readonly loading = new Map<number, Promise<DetectionTask>>();
   private readonly reported = new Map<DetectionTask, EngineTotals>();
+  /** Rules by organization and id, of the rule set `rulesRevision`. */
+  private rulesById = new Map<number, Map<string, Rule>>();
+  private rulesRevision = Number.NaN;
+  /** Field sets by (source, organization, rule list), of the rule set `rulesRevision`. */
+  private readonly fieldsByList = new Map<string, FieldSet>();
 
   constructor(private readonly o: DetectionStageOptions) {}
 
@@ -91,6 +131,30 @@ export class DetectionStage {
     }
   }
 
+  /** The fields the rules `ruleIds` of an organization read, engine fields included. */
+  private fieldsFor(source: Source, organizationId: number, ruleIds: readonly string[]): FieldSet {
+    const set = this.o.rules();
+    if (set.revision !== this.rulesRevision) {
+      this.rulesRevision = set.revision;
+      this.rulesById = new Map([...set.byOrganization].map(([org, rules]) => [org, new Map(rules.map((r) => [r.id, r]))]));
+      this.fieldsByList.clear();
+    }
+    const key = `${source}\u001f${organizationId}\u001f${ruleIds.length === 1 ? ruleIds[0] : ruleIds.join('\n')}`;
+    let fields = this.fieldsByList.get(key);
+    if (fields === undefined) {
+      const byId = this.rulesById.get(organizationId);
+      const rules: Rule[] = [];
+      for (const id of ruleIds) {
+        const rule = byId?.get(id);
+        if (rule !== undefined) rules.push(rule);
+      }
+      fields = fieldSet(fieldsRead(source, rules));
+      if (this.fieldsByList.size >= 4096) this.fieldsByList.clear();
+      this.fieldsByList.set(key, fields);
+    }
+    return fields;
+  }
+
   private async process(task: DetectionTask, batch: BatchContext): Promise<void> {
     const m = this.o.metrics;
     const alerts: DetectedAlert[] = [];
@@ -98,37 +162,40 @@ export class DetectionStage {
     const drops = new Map<string, number>();
     const drop = (reason: string, n = 1) => drops.set(reason, (drops.get(reason) ?? 0) + n);
     const applied = { events: 0, flows: 0 };
+    // Messages at or past the position, read; the schemas of their records known before any is applied.
+    const fresh: Array<{ offset: number; entries: Entry[] | null }> = [];
     for (const message of batch.messages) {
       const offset = Number(message.offset);
-      if (offset < task.nextOffset) {
-        drop('already_applied');
-        continue;
-      }
+      if (offset < start) drop('already_applied', isPacked(message.value) ? (readPacked(message.value)?.entries.length ?? 1) : 1);
+      else fresh.push({ offset, entries: entriesOf(message) });
+    }
+    await this.o.decoder.learn(recordsOf(fresh));
+    for (const { offset, entries } of fresh) {
       task.nextOffset = offset + 1;
-      const routed = readRouted(message.headers);
-      if (routed === null || message.value === null) {
+      if (entries === null) {
         drop('invalid_message');
         continue;
       }
-      if (task.isRepeat(routed.origin)) {
-        drop('repeated_origin');
-        continue;
-      }
-      let record: InputRecord;
-      try {
-        record = routed.source === 'events' ? await this.o.codecs.events.decode(message.value) : await this.o.codecs.flows.decode(message.value);
-      } catch (err) {
-        // The routing stage decoded these very bytes; failing now means the registry is unreachable.
-        if ((err as { status?: number }).status === 404) {
+      // The fields each (source, organization, rule list) of this message needs: decoded once per list.
+      const fieldSets = new Map<string, FieldSet>();
+      for (const e of entries) {
+        if (task.isRepeat(e.origin)) {
+          drop('repeated_origin');
+          continue;
+        }
+        let fields = fieldSets.get(e.fieldsKey);
+        if (fields === undefined) fieldSets.set(e.fieldsKey, (fields = this.fieldsFor(e.source, e.organizationId, e.ruleIds)));
+        const d = this.o.decoder.decode(e.source, e.record, fields);
+        if (!d.ok) {
+          // The routing stage decoded these very bytes under a schema the registry no longer has.
           drop('undecodable');
           continue;
         }
-        throw err;
+        const outcome = task.apply(e.source, e.organizationId, e.ruleIds, d.record, e.origin);
+        applied[e.source]++;
+        if (outcome.unknownRules > 0) drop('unknown_rule', outcome.unknownRules);
+        for (const a of outcome.alerts) alerts.push(a);
       }
-      const outcome = task.apply(routed.source, routed.organizationId, routed.ruleIds, record, routed.origin);
-      applied[routed.source]++;
-      if (outcome.unknownRules > 0) drop('unknown_rule', outcome.unknownRules);
-      for (const a of outcome.alerts) alerts.push(a);
     }
     const changes = task.drain();
     if (task.nextOffset !== start || changes.length > 0) {
@@ -139,6 +206,7 @@ export class DetectionStage {
           expectedOffset: task.storedOffset,
           nextOffset: task.nextOffset,
           origins: task.origins,
+          applied: applied.events + applied.flows,
           changes,
           alerts,
         }),
@@ -169,4 +237,8 @@ export class DetectionStage {
     }
     this.reported.set(task, now);
   }
+}
+
+function* recordsOf(messages: ReadonlyArray<{ entries: Entry[] | null }>): Iterable<Buffer> {
+  for (const { entries } of messages) if (entries !== null) for (const e of entries) yield e.record;
 }

@@ -71,6 +71,8 @@ export interface TaskProgress {
   expectedOffset: number;
   nextOffset: number;
   origins: ReadonlyMap<string, Pick<Origin, 'offset' | 'index'>>;
+  /** Routed records this batch applied (added to the task's `applied_records`). */
+  applied: number;
   changes: readonly StateChange[];
   alerts: readonly DetectedAlert[];
 }
@@ -106,8 +108,8 @@ export async function saveProgress(db: Queryable, p: TaskProgress): Promise<Inse
     );
   }
   await db.query(
-    'update rule_tasks set next_offset = $3, origins = $4, updated_at = now() where topic = $1 and partition = $2',
-    [p.topic, p.partition, p.nextOffset, JSON.stringify(Object.fromEntries([...p.origins].map(([s, o]) => [s, [o.offset, o.index]])))],
+    'update rule_tasks set next_offset = $3, origins = $4, applied_records = applied_records + $5, updated_at = now() where topic = $1 and partition = $2',
+    [p.topic, p.partition, p.nextOffset, JSON.stringify(Object.fromEntries([...p.origins].map(([s, o]) => [s, [o.offset, o.index]]))), p.applied],
   );
   return inserted;
 }

@@ -1,7 +1,9 @@
 /**
- * The routing stage: batches of the input partitions (events, flows) → messages on the re-partition
- * topic, one per record and group key, addressed to the partition that holds those groups' state.
- * What it does to a record depends only on the record and the rules.
+ * The routing stage: batches of the input partitions (events, flows) → entries on the re-partition
+ * topic, one per record and group key, addressed to the partition that holds those groups' state
+ * and packed into one message per partition and round (repartition-message.ts). What it does to a
+ * record depends only on the record and the rules. Records are decoded projected to the fields the
+ * rules read (route/avro-projection.ts).
  *
  * Order. The detection stage judges lateness per group, and a group's records come from every
  * input partition (ingest keys events by event id). Batches handed over together — one fetch from
@@ -20,15 +22,15 @@
  * repeats by their origin. A failed step fails the steps after it unrun (runConsumer's
  * `prepareBatch`), so nothing is produced past a gap.
  */
-import type { Message } from 'kafkajs';
+import type { KafkaMessage, Message } from 'kafkajs';
 import type { BatchContext, BatchingProducer } from '@vigil/kafka';
-import { eventTime, type InputRecord, type Source } from '@vigil/rule-engine';
+import { eventTimeMs, type InputRecord, type Source } from '@vigil/rule-engine';
 import { sendBounded } from '../bounded-send';
 import type { ProjectDirectory } from '../catalog/project-directory';
 import type { DeadLetters, Poison } from '../dead-letters';
 import type { RulesMetrics } from '../rules-metrics';
 import type { RecordDecoder } from './record-decoding';
-import { partitionFor, repartitionKey, routedHeaders } from './repartition-message';
+import { PackWriter, partitionFor, repartitionKey } from './repartition-message';
 import type { RoutingTable } from './routing-table';
 
 export interface GroupRouterOptions {
@@ -44,12 +46,15 @@ export interface GroupRouterOptions {
   mergeWindowMs?: number;
 }
 
-interface Decoded {
+/** A record of the round, evaluated: where it came from, its event time and the entries it makes. */
+interface Routed {
   partition: number;
-  offset: string;
+  offset: number;
   value: Buffer;
-  record: InputRecord;
   time: number;
+  organizationId: number;
+  /** Per group key, the rules that group the record under it (in the order the rules matched). */
+  entries: Map<string, string[]>;
 }
 
 /** Produces a prepared round and resolves once it is durable. */
@@ -86,31 +91,46 @@ export function createGroupRouter(o: GroupRouterOptions): (batch: BatchContext) 
     });
 }
 
+/**
+ * Decodes and evaluates each batch as it comes (a decoded record is dropped as soon as its groups
+ * are known, so a round holds only what it will produce), then merges the round's partitions by
+ * event time and packs the entries per destination partition in that order.
+ */
 async function prepareRound(o: GroupRouterOptions, sourceOf: (topic: string) => Source, batches: readonly BatchContext[]): Promise<RoundStep> {
-  const bySource: Record<Source, Decoded[][]> = { events: [], flows: [] };
+  await o.decoder.learn(messageValues(batches));
+  const bySource: Record<Source, Routed[][]> = { events: [], flows: [] };
   const poison: Array<{ topic: string; partition: number; items: Poison[] }> = [];
+  const counts: Record<Source, RouteCounts> = { events: newCounts(), flows: newCounts() };
   for (const batch of batches) {
     const source = sourceOf(batch.topic);
+    const fields = o.routing.fields(source);
     const items: Poison[] = [];
-    const decoded: Decoded[] = [];
+    const decoded: Array<{ message: KafkaMessage; record: InputRecord }> = [];
     for (const message of batch.messages) {
-      const d = await o.decoder.decode(source, message.value);
-      if (d.ok) {
-        decoded.push({ partition: batch.partition, offset: message.offset, value: message.value as Buffer, record: d.record, time: eventTime(source, d.record, MAX_FUTURE_SKEW_MS).time });
-      } else {
-        items.push({ message, reason: d.reason, error: d.error });
-      }
+      const d = o.decoder.decode(source, message.value, fields);
+      if (d.ok) decoded.push({ message, record: d.record });
+      else items.push({ message, reason: d.reason, error: d.error });
     }
-    bySource[source].push(decoded);
     if (items.length > 0) poison.push({ topic: batch.topic, partition: batch.partition, items });
+    const projects = new Set<number>();
+    for (const d of decoded) projects.add(d.record.project_id);
+    await o.directory.resolve(projects);
+    bySource[source].push(evaluate(o, source, batch.partition, decoded, counts[source]));
   }
-  await o.directory.resolve(new Set([...bySource.events, ...bySource.flows].flat().map((d) => d.record.project_id)));
-
+  const packs = new Map<number, PackWriter>();
+  for (const source of ['events', 'flows'] as const) pack(o, source, mergeByTime(bySource[source]), packs);
   const out: Message[] = [];
-  const counts = { events: routeRecords(o, 'events', mergeByTime(bySource.events), out), flows: routeRecords(o, 'flows', mergeByTime(bySource.flows), out) };
+  for (const [partition, writer] of packs) {
+    writer.flush();
+    for (const value of writer.messages) out.push({ partition, value });
+  }
   let produced: Promise<void> | null = null;
   // Shared by the round's batches: runs once.
   return () => (produced ??= produceRound(o, out, poison, counts));
+}
+
+function* messageValues(batches: readonly BatchContext[]): Iterable<Buffer | null> {
+  for (const batch of batches) for (const m of batch.messages) yield m.value;
 }
 
 async function produceRound(o: GroupRouterOptions, out: readonly Message[], poison: ReadonlyArray<{ topic: string; partition: number; items: Poison[] }>, counts: Record<Source, RouteCounts>): Promise<void> {
@@ -123,7 +143,7 @@ async function produceRound(o: GroupRouterOptions, out: readonly Message[], pois
     if (c.routed > 0) o.metrics.routed.inc({ source, outcome: 'routed' }, c.routed);
     if (c.unmatched > 0) o.metrics.routed.inc({ source, outcome: 'unmatched' }, c.unmatched);
     if (c.unknownProject > 0) o.metrics.dropped.inc({ stage: 'route', reason: 'unknown_project' }, c.unknownProject);
-    if (c.messages > 0) o.metrics.repartitioned.inc({ source }, c.messages);
+    if (c.entries > 0) o.metrics.repartitioned.inc({ source }, c.entries);
   }
   for (const p of poison) for (const item of p.items) o.metrics.dropped.inc({ stage: 'route', reason: item.reason });
 }
@@ -158,12 +178,15 @@ interface RouteCounts {
   routed: number;
   unmatched: number;
   unknownProject: number;
-  messages: number;
+  entries: number;
 }
 
-function routeRecords(o: GroupRouterOptions, source: Source, records: readonly Decoded[], out: Message[]): RouteCounts {
-  const counts = { routed: 0, unmatched: 0, unknownProject: 0, messages: 0 };
-  for (const { partition, offset, value, record } of records) {
+const newCounts = (): RouteCounts => ({ routed: 0, unmatched: 0, unknownProject: 0, entries: 0 });
+
+/** The groups of each record of one input partition's batch (kept in offset order); unmatched records are left out. */
+function evaluate(o: GroupRouterOptions, source: Source, partition: number, decoded: ReadonlyArray<{ message: KafkaMessage; record: InputRecord }>, counts: RouteCounts): Routed[] {
+  const out: Routed[] = [];
+  for (const { message, record } of decoded) {
     const org = o.directory.organizationOf(record.project_id);
     if (org === null) {
       counts.unknownProject++;
@@ -175,24 +198,29 @@ function routeRecords(o: GroupRouterOptions, source: Source, records: readonly D
       continue;
     }
     counts.routed++;
-    // Rules that group the record under the same values share one message.
-    const byKey = new Map<string, string[]>();
+    // Rules that group the record under the same values share one entry.
+    const entries = new Map<string, string[]>();
     for (const p of pairs) {
       const key = repartitionKey(p.project_id, p.group_key);
-      const rules = byKey.get(key);
-      if (rules === undefined) byKey.set(key, [p.rule_id]);
+      const rules = entries.get(key);
+      if (rules === undefined) entries.set(key, [p.rule_id]);
       else rules.push(p.rule_id);
     }
-    let index = 0;
-    for (const [key, rules] of byKey) {
-      out.push({
-        key,
-        value,
-        partition: partitionFor(key, o.repartition.partitions),
-        headers: routedHeaders(source, org, rules, partition, offset, index++),
-      });
-    }
-    counts.messages += byKey.size;
+    counts.entries += entries.size;
+    out.push({ partition, offset: Number(message.offset), value: message.value as Buffer, time: eventTimeMs(source, record, MAX_FUTURE_SKEW_MS), organizationId: org, entries });
   }
-  return counts;
+  return out;
+}
+
+/** Packs the entries of records (merged, in routing order) per destination partition. */
+function pack(o: GroupRouterOptions, source: Source, records: readonly Routed[], packs: Map<number, PackWriter>): void {
+  for (const { partition, offset, value, organizationId, entries } of records) {
+    let index = 0;
+    for (const [key, ruleIds] of entries) {
+      const target = partitionFor(key, o.repartition.partitions);
+      let writer = packs.get(target);
+      if (writer === undefined) packs.set(target, (writer = new PackWriter()));
+      writer.add({ source, organizationId, ruleIds, inputPartition: partition, offset, index: index++, record: value });
+    }
+  }
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { Partitioners } from 'kafkajs';
 import { mergeByTime } from './group-router';
-import { isAfter, partitionFor, readRouted, repartitionKey, routedHeaders } from './repartition-message';
+import { PACK_BYTES, PackWriter, isAfter, partitionFor, readPacked, readRouted, repartitionKey, routedHeaders, type RoutedEntry } from './repartition-message';
 
 test('a key lands on the partition Kafka’s default partitioner gives it', () => {
   const partitioner = Partitioners.DefaultPartitioner();
@@ -62,4 +62,79 @@ test('merging partitions by event time keeps each partition in offset order and 
       assert.deepEqual(sortedMerge, [...sortedMerge].sort((a, b) => a - b));
     }),
   );
+});
+
+const entryArb = (records: Buffer[]): fc.Arbitrary<RoutedEntry> =>
+  fc.record({
+    source: fc.constantFrom('events' as const, 'flows' as const),
+    organizationId: fc.integer({ min: 1, max: 2 ** 40 }),
+    ruleIds: fc.array(fc.constantFrom('brute', 'default.p3.port-scan', 'r-ü', 'x'.repeat(128)), { minLength: 1, maxLength: 3 }),
+    inputPartition: fc.integer({ min: 0, max: 1000 }),
+    offset: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    index: fc.integer({ min: 0, max: 50 }),
+    record: fc.constantFrom(...records),
+  });
+
+/** Every entry of the messages, in order, as the detection stage reads them. */
+function unpack(messages: readonly Buffer[]) {
+  return messages.flatMap((m) => {
+    const packed = readPacked(m);
+    assert.ok(packed !== null, 'a packed message reads back');
+    return packed.entries.map((e) => ({
+      source: e.source,
+      organizationId: e.organizationId,
+      ruleIds: packed.ruleLists[e.list],
+      inputPartition: Number(e.origin.stream.split(':')[1]),
+      stream: e.origin.stream,
+      offset: e.origin.offset,
+      index: e.origin.index,
+      record: packed.records[e.record],
+    }));
+  });
+}
+
+test('packed entries read back in order with their rules, origin and record bytes', () => {
+  const records = [Buffer.from([0, 0, 0, 0, 1, 42]), Buffer.from('a record'), Buffer.alloc(0), Buffer.alloc(3000, 7)];
+  fc.assert(
+    fc.property(fc.array(entryArb(records), { maxLength: 60 }), (entries) => {
+      const w = new PackWriter();
+      for (const e of entries) w.add(e);
+      w.flush();
+      assert.equal(w.count, entries.length);
+      assert.equal(w.messages.length, entries.length === 0 ? 0 : 1);
+      assert.deepEqual(unpack(w.messages), entries.map((e) => ({ ...e, ruleIds: [...e.ruleIds], stream: `${e.source}:${e.inputPartition}` })));
+    }),
+  );
+});
+
+test('a partition-round larger than a message is split in order; a record larger than a message travels alone', () => {
+  const big = Buffer.alloc(PACK_BYTES + 10, 1);
+  const small = Array.from({ length: 400 }, (_, i) => Buffer.alloc(1000, i));
+  const entries: RoutedEntry[] = [...small.slice(0, 200), big, ...small.slice(200)].map((record, i) => ({ source: 'events', organizationId: 1, ruleIds: ['r'], inputPartition: 0, offset: i, index: 0, record }));
+  const w = new PackWriter();
+  for (const e of entries) w.add(e);
+  w.flush();
+  assert.ok(w.messages.length >= 3);
+  assert.ok(w.messages.every((m) => m.length <= PACK_BYTES + 64 || (readPacked(m)?.entries.length ?? 0) === 1), 'only a lone oversized record exceeds the size');
+  assert.deepEqual(unpack(w.messages).map((e) => e.offset), entries.map((e) => e.offset));
+  assert.ok(unpack(w.messages).every((e, i) => e.record!.equals(entries[i]!.record)));
+});
+
+test('anything that is not a whole packed message is refused', () => {
+  const w = new PackWriter();
+  w.add({ source: 'flows', organizationId: 7, ruleIds: ['a', 'b'], inputPartition: 3, offset: 99, index: 1, record: Buffer.from('rec') });
+  w.flush();
+  const [m] = w.messages as [Buffer];
+  assert.ok(readPacked(m) !== null);
+  for (let cut = 0; cut < m.length; cut++) assert.equal(readPacked(m.subarray(0, cut)), null, `cut at ${cut}`);
+  assert.equal(readPacked(Buffer.concat([m, Buffer.from([0])])), null, 'trailing bytes');
+  const otherVersion = Buffer.from(m);
+  otherVersion[1] = 9;
+  assert.equal(readPacked(otherVersion), null);
+  const badSource = Buffer.from(m);
+  badSource[m.length - 33] = 5;
+  assert.equal(readPacked(badSource), null);
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+    readPacked(Buffer.from([0xfe, 1, ...bytes])); // never throws
+  }));
 });

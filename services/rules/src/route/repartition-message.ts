@@ -1,20 +1,35 @@
 /**
- * The internal re-partition topic's record: how the routing stage addresses a record to the worker
+ * The internal re-partition topic's records: how the routing stage addresses a record to the worker
  * that holds its groups' state, and how the detection stage reads it back.
  *
- * - Key: `<project id>\u001f<group key>` — every rule that groups a record under the same values
- *   shares one message (the header lists them). All records of one (rule, project, group) have the
- *   same key, so they meet in one partition, in the order they were routed.
- * - Partition: murmur2(key) mod partitions, exactly as Kafka's default partitioner places keyed
- *   records, so the placement depends on the key alone and any Kafka client agrees with it.
- * - Value: the input record's bytes as they were consumed (Confluent-framed Avro), not re-encoded.
- * - Headers: the source (`events` | `flows`), the organization whose rules apply, the rule ids, and
- *   the origin — input partition, input offset and the message's index among those the record
- *   produced — by which the detection stage applies every input record once.
+ * A record and the rules that group it under the same values form an *entry*, addressed by the key
+ * `<project id>\u001f<group key>` to the partition murmur2(key) mod partitions — exactly where
+ * Kafka's default partitioner would place a record with that key, so the placement depends on the
+ * key alone and all records of one (rule, project, group) meet in one partition, in routing order.
+ *
+ * Entries are packed: one Kafka message carries the entries of one routing round bound for one
+ * partition (several messages when they exceed `PACK_BYTES`), in routing order, so Kafka's
+ * per-message costs (framing, headers, the client's encoding and decoding) are paid per partition
+ * and round, not per record. A packed message (value only, no key or headers):
+ *
+ *   u8 0xFE, u8 version 1
+ *   u32 n, n × rule list:  u16 count, count × (u16 length, UTF-8 rule id)
+ *   u32 n, n × record:     u32 length, the input record's bytes as consumed (Confluent-framed Avro)
+ *   u32 n, n × entry:      u8 source (0 events, 1 flows), f64 organization id, u32 input partition,
+ *                          f64 input offset, u32 index, u32 rule list, u32 record
+ *
+ * (big-endian). Rule lists and records are stored once per message and referenced by the entries
+ * that share them. The origin — input partition, offset, and the entry's index among those its
+ * record produced — is what lets the detection stage apply every input record once.
+ *
+ * Messages written before packing — one record per message, its bytes as the value, the rest in
+ * four headers (`vigil-source`, `vigil-organization`, `vigil-rules`, `vigil-origin`) — are still
+ * read (`readRouted`).
  */
 import type { IHeaders } from 'kafkajs';
 import type { Source } from '@vigil/rule-engine';
 
+/** Headers of a message of the earlier one-record-per-message format. */
 export const HEADER_SOURCE = 'vigil-source';
 export const HEADER_ORGANIZATION = 'vigil-organization';
 export const HEADER_RULES = 'vigil-rules';
@@ -105,4 +120,180 @@ export function murmur2(data: Uint8Array): number {
 /** The partition Kafka's default partitioner gives a keyed record: toPositive(murmur2(key)) % n. */
 export function partitionFor(key: string, partitions: number): number {
   return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
+}
+
+// ── packed messages ─────────────────────────────────────────────────────────────────────────
+
+const PACKED_MAGIC = 0xfe;
+const PACKED_VERSION = 1;
+const ENTRY_BYTES = 1 + 8 + 4 + 8 + 4 + 4 + 4;
+/** A packed message is closed once its entries reach this size (a single larger record goes alone). */
+export const PACK_BYTES = 256 * 1024;
+
+/** One entry to pack: a record routed to the rules `ruleIds` of one group key. */
+export interface RoutedEntry {
+  source: Source;
+  organizationId: number;
+  ruleIds: readonly string[];
+  inputPartition: number;
+  offset: number;
+  index: number;
+  /** The input record's bytes, as consumed. */
+  record: Buffer;
+}
+
+/** Entries bound for one partition, packed into messages in order. */
+export class PackWriter {
+  private lists = new Map<string, { index: number; ids: readonly string[]; bytes: Buffer[] }>();
+  private records = new Map<Buffer, number>();
+  private recordList: Buffer[] = [];
+  private entries: RoutedEntry[] = [];
+  private entryLists: number[] = [];
+  private size = 0;
+  /** Finished messages, in order. */
+  readonly messages: Buffer[] = [];
+  /** Entries packed so far, over all messages. */
+  count = 0;
+
+  add(e: RoutedEntry): void {
+    const listKey = e.ruleIds.length === 1 ? (e.ruleIds[0] as string) : e.ruleIds.join('\n');
+    const recordBytes = this.records.has(e.record) ? 0 : 4 + e.record.length;
+    let list = this.lists.get(listKey);
+    const listBytes = list !== undefined ? 0 : e.ruleIds.reduce((n, id) => n + 2 + Buffer.byteLength(id), 2);
+    if (this.entries.length > 0 && this.size + recordBytes + listBytes + ENTRY_BYTES > PACK_BYTES) {
+      this.flush();
+      this.add(e);
+      return;
+    }
+    if (list === undefined) {
+      list = { index: this.lists.size, ids: e.ruleIds, bytes: e.ruleIds.map((id) => Buffer.from(id, 'utf8')) };
+      this.lists.set(listKey, list);
+    }
+    if (recordBytes > 0) {
+      this.records.set(e.record, this.recordList.length);
+      this.recordList.push(e.record);
+    }
+    this.entries.push(e);
+    this.entryLists.push(list.index);
+    this.size += recordBytes + listBytes + ENTRY_BYTES;
+    this.count++;
+  }
+
+  /** Closes the message being filled (if any entries). */
+  flush(): void {
+    if (this.entries.length === 0) return;
+    const lists = [...this.lists.values()];
+    let total = 2 + 12;
+    for (const l of lists) total += 2 + l.bytes.reduce((n, b) => n + 2 + b.length, 0);
+    for (const r of this.recordList) total += 4 + r.length;
+    total += this.entries.length * ENTRY_BYTES;
+    const out = Buffer.allocUnsafe(total);
+    let p = out.writeUInt8(PACKED_MAGIC, 0);
+    p = out.writeUInt8(PACKED_VERSION, p);
+    p = out.writeUInt32BE(lists.length, p);
+    for (const l of lists) {
+      p = out.writeUInt16BE(l.bytes.length, p);
+      for (const b of l.bytes) {
+        p = out.writeUInt16BE(b.length, p);
+        p += b.copy(out, p);
+      }
+    }
+    p = out.writeUInt32BE(this.recordList.length, p);
+    for (const r of this.recordList) {
+      p = out.writeUInt32BE(r.length, p);
+      p += r.copy(out, p);
+    }
+    p = out.writeUInt32BE(this.entries.length, p);
+    for (let i = 0; i < this.entries.length; i++) {
+      const e = this.entries[i] as RoutedEntry;
+      p = out.writeUInt8(e.source === 'events' ? 0 : 1, p);
+      p = out.writeDoubleBE(e.organizationId, p);
+      p = out.writeUInt32BE(e.inputPartition, p);
+      p = out.writeDoubleBE(e.offset, p);
+      p = out.writeUInt32BE(e.index, p);
+      p = out.writeUInt32BE(this.entryLists[i] as number, p);
+      p = out.writeUInt32BE(this.records.get(e.record) as number, p);
+    }
+    this.messages.push(out);
+    this.lists = new Map();
+    this.records = new Map();
+    this.recordList = [];
+    this.entries = [];
+    this.entryLists = [];
+    this.size = 0;
+  }
+}
+
+/** An entry as read back; `record` indexes the message's records. */
+export interface PackedEntry {
+  source: Source;
+  organizationId: number;
+  /** Indexes the message's rule lists. */
+  list: number;
+  origin: Origin;
+  record: number;
+}
+
+export interface PackedMessage {
+  ruleLists: string[][];
+  records: Buffer[];
+  entries: PackedEntry[];
+}
+
+export function isPacked(value: Buffer | null): value is Buffer {
+  return value !== null && value.length >= 2 && value[0] === PACKED_MAGIC;
+}
+
+/** Reads a packed message; null when it is not one this version can read (truncated, unknown version, bad references). */
+export function readPacked(value: Buffer): PackedMessage | null {
+  if (!isPacked(value) || value[1] !== PACKED_VERSION) return null;
+  try {
+    let p = 2;
+    const lists: string[][] = [];
+    const listCount = value.readUInt32BE(p);
+    p += 4;
+    for (let i = 0; i < listCount; i++) {
+      const ids: string[] = [];
+      const idCount = value.readUInt16BE(p);
+      p += 2;
+      for (let j = 0; j < idCount; j++) {
+        const len = value.readUInt16BE(p);
+        p += 2;
+        if (p + len > value.length) return null;
+        ids.push(value.toString('utf8', p, p + len));
+        p += len;
+      }
+      if (ids.length === 0) return null;
+      lists.push(ids);
+    }
+    const records: Buffer[] = [];
+    const recordCount = value.readUInt32BE(p);
+    p += 4;
+    for (let i = 0; i < recordCount; i++) {
+      const len = value.readUInt32BE(p);
+      p += 4;
+      if (p + len > value.length) return null;
+      records.push(value.subarray(p, p + len));
+      p += len;
+    }
+    const n = value.readUInt32BE(p);
+    p += 4;
+    if (p + n * ENTRY_BYTES !== value.length) return null;
+    const entries: PackedEntry[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const source = value[p] === 0 ? 'events' : value[p] === 1 ? 'flows' : null;
+      const organizationId = value.readDoubleBE(p + 1);
+      const inputPartition = value.readUInt32BE(p + 9);
+      const offset = value.readDoubleBE(p + 13);
+      const index = value.readUInt32BE(p + 21);
+      const list = value.readUInt32BE(p + 25);
+      const record = value.readUInt32BE(p + 29);
+      p += ENTRY_BYTES;
+      if (source === null || !Number.isSafeInteger(organizationId) || organizationId <= 0 || !Number.isSafeInteger(offset) || offset < 0 || list >= lists.length || record >= records.length) return null;
+      entries[i] = { source, organizationId, list, origin: { stream: `${source}:${inputPartition}`, offset, index }, record };
+    }
+    return { ruleLists: lists, records, entries };
+  } catch {
+    return null; // read past the end
+  }
 }

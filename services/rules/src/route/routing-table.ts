@@ -4,11 +4,14 @@
  * `groupsOf` (the router narrows, the compiled predicates decide). It keeps no state: the
  * detection stage does.
  */
-import { createEngine, type InputRecord, type RuleEngine, type Source } from '@vigil/rule-engine';
+import { createEngine, ruleFields, type InputRecord, type RuleEngine, type Source } from '@vigil/rule-engine';
 import type { RuleSet } from '../catalog/rule-catalog';
+import type { FieldSet } from './avro-projection';
+import { withContractFields } from './record-decoding';
 
 export class RoutingTable {
   private engines = new Map<number, RuleEngine>();
+  private decoded: Record<Source, FieldSet> = { events: withContractFields('events', []), flows: withContractFields('flows', []) };
 
   /** Installs a new rule set (engines of organizations without rules are dropped). */
   use(set: RuleSet): void {
@@ -19,6 +22,14 @@ export class RoutingTable {
       next.set(org, engine);
     }
     this.engines = next;
+    const read: Record<Source, Set<string>> = { events: new Set(), flows: new Set() };
+    for (const rules of set.byOrganization.values()) for (const rule of rules) for (const f of ruleFields(rule)) read[rule.source].add(f);
+    this.decoded = { events: withContractFields('events', read.events), flows: withContractFields('flows', read.flows) };
+  }
+
+  /** The top-level fields routing reads of a record of `source`: those any rule reads, and the contract's. */
+  fields(source: Source): FieldSet {
+    return this.decoded[source];
   }
 
   /** The (rule, project, group) pairs of `record`; empty when no enabled rule of its organization matches. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { organizationProjectIds, type Queryable } from '@vigil/db';
+import type { Queryable } from '@vigil/db';
 import { ApiError } from '../http/error-catalog';
 import { requireProject } from './projects/project-lookup';
 
@@ -26,10 +26,28 @@ export function checkTimeRange(since: Date | undefined, until: Date | undefined)
 }
 
 /**
+ * The projects a query reads: the given ids, or every project of an organization, which the query
+ * looks up itself (a subquery on projects, not a round trip of its own before it).
+ */
+export type ProjectScope = readonly number[] | { readonly organizationId: number };
+
+/**
  * The projects a tenant's query may read: the one named (404 when it is not the organization's —
  * filtering on another organization's project reveals nothing), or all of the organization's.
  */
-export async function scopeProjects(db: Queryable, organizationId: number, project: string | undefined): Promise<number[]> {
+export async function scopeProjects(db: Queryable, organizationId: number, project: string | undefined): Promise<ProjectScope> {
   if (project !== undefined) return [(await requireProject(db, organizationId, project)).id];
-  return organizationProjectIds(db, organizationId);
+  return { organizationId };
 }
+
+/** The scope as an SQL bigint[] expression; its parameter is appended to `params`. */
+export function projectIdsSql(scope: ProjectScope, params: unknown[]): string {
+  if ('organizationId' in scope) return `array(select id from projects where organization_id = $${params.push(scope.organizationId)} order by id)`;
+  return `$${params.push(scope)}::bigint[]`;
+}
+
+/** The one project of a scope naming exactly one, else undefined. */
+export const soleProject = (scope: ProjectScope): number | undefined => ('organizationId' in scope || scope.length !== 1 ? undefined : scope[0]);
+
+/** A scope of no project at all (nothing to read). */
+export const noProjects = (scope: ProjectScope): boolean => !('organizationId' in scope) && scope.length === 0;

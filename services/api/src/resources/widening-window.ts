@@ -6,9 +6,11 @@ const DAY_MS = 86_400_000;
 export const DAY_WEEK_ALL: readonly (number | null)[] = [DAY_MS, 7 * DAY_MS, null];
 /**
  * For queries whose matching rows are found through an index that does not follow time (full-text
- * search): an hour first, so a frequent word costs an hour of matches rather than a day of them.
+ * search), where a window costs every match in it: an hour first, then six, a day, a week, so a
+ * frequent word costs about an hour of matches, and the window that answers holds at most a few
+ * times the matches it needs.
  */
-export const HOUR_DAY_WEEK_ALL: readonly (number | null)[] = [HOUR_MS, DAY_MS, 7 * DAY_MS, null];
+export const HOUR_DAY_WEEK_ALL: readonly (number | null)[] = [HOUR_MS, 6 * HOUR_MS, DAY_MS, 7 * DAY_MS, null];
 
 /**
  * The newest `limit` rows of a table partitioned by day, read through ever wider time windows.

@@ -1,6 +1,7 @@
 import type { Queryable } from '@vigil/db';
 import type { z } from 'zod';
 import type { CursorPosition } from '../../http/cursor';
+import { noProjects, projectIdsSql, soleProject, type ProjectScope } from '../list-filters';
 import { DAY_WEEK_ALL, HOUR_DAY_WEEK_ALL, newestFirst } from '../widening-window';
 import type { EventFilters, eventDetailSchema, eventSchema } from './event-schemas';
 
@@ -76,8 +77,8 @@ function conditions(f: EventFilters, after: CursorPosition | null, params: unkno
 }
 
 /** One page: `limit` rows (fetch limit + 1 to learn whether more follow), through widening time windows. */
-export async function queryEvents(db: Queryable, projectIds: number[], f: EventFilters, after: CursorPosition | null, limit: number): Promise<EventRow[]> {
-  if (projectIds.length === 0) return [];
+export async function queryEvents(db: Queryable, projectIds: ProjectScope, f: EventFilters, after: CursorPosition | null, limit: number): Promise<EventRow[]> {
+  if (noProjects(projectIds)) return [];
   // Full-text matches come from the GIN index in no time order: a narrower first window bounds the work of a frequent word.
   const spans = f.q !== undefined ? HOUR_DAY_WEEK_ALL : DAY_WEEK_ALL;
   return newestFirst({ since: f.since, until: f.until, after }, limit, (since) => queryWindow(db, projectIds, { ...f, since }, after, limit), Date.now(), spans);
@@ -105,8 +106,8 @@ const EVENT_JSON = `(select row_to_json(j) from (select page.id, page.project_id
  * The same page as queryEvents, rendered to JSON by PostgreSQL (the list endpoint splices the texts
  * into its response: no row parsing, no Date objects, no serialisation in the API process).
  */
-export async function queryEventsRendered(db: Queryable, projectIds: number[], f: EventFilters, after: CursorPosition | null, limit: number): Promise<RenderedEventRow[]> {
-  if (projectIds.length === 0) return [];
+export async function queryEventsRendered(db: Queryable, projectIds: ProjectScope, f: EventFilters, after: CursorPosition | null, limit: number): Promise<RenderedEventRow[]> {
+  if (noProjects(projectIds)) return [];
   const spans = f.q !== undefined ? HOUR_DAY_WEEK_ALL : DAY_WEEK_ALL;
   return newestFirst(
     { since: f.since, until: f.until, after },
@@ -127,12 +128,12 @@ export async function queryEventsRendered(db: Queryable, projectIds: number[], f
  * With `q`, the GIN index on the search vector finds the matches (of every project at once, in the
  * window) and the newest `limit` are sorted out of them.
  */
-async function queryWindow(db: Queryable, projectIds: number[], f: EventFilters, after: CursorPosition | null, limit: number): Promise<EventRow[]> {
+async function queryWindow(db: Queryable, projectIds: ProjectScope, f: EventFilters, after: CursorPosition | null, limit: number): Promise<EventRow[]> {
   return (await db.query<EventRow>(...windowQuery(projectIds, f, after, limit, false))).rows;
 }
 
 /** The SQL text and parameters of one window's page; `rendered`: each row as its JSON text, cursor position and id. */
-function windowQuery(projectIds: number[], f: EventFilters, after: CursorPosition | null, limit: number, rendered: boolean): [string, unknown[]] {
+function windowQuery(projectIds: ProjectScope, f: EventFilters, after: CursorPosition | null, limit: number, rendered: boolean): [string, unknown[]] {
   const params: unknown[] = [];
   const wrap = (text: string): [string, unknown[]] =>
     rendered ? [`select page.id, page.position_us, ${EVENT_JSON} from (${text}) page order by page.timestamp desc, page.sort_id desc`, params] : [text, params];
@@ -141,16 +142,18 @@ function windowQuery(projectIds: number[], f: EventFilters, after: CursorPositio
   const where = conditions(f, after, params, enumerated);
   params.push(limit);
   const limitParam = `$${params.length}`;
-  const combinations = (search ? 1 : projectIds.length) * (enumerated.class ? f.class!.length : 1) * (enumerated.severity ? f.severity!.length : 1);
+  const sole = soleProject(projectIds);
+  const projectCombinations = search || sole !== undefined ? 1 : Number.POSITIVE_INFINITY;
+  const combinations = projectCombinations * (enumerated.class ? f.class!.length : 1) * (enumerated.severity ? f.severity!.length : 1);
   if (combinations === 1) {
     if (enumerated.class) where.push(`class = $${params.push(f.class![0])}`);
     if (enumerated.severity) where.push(`severity = $${params.push(f.severity![0])}`);
-    const project = projectIds.length === 1 ? `project_id = $${params.push(projectIds[0])}` : `project_id = any($${params.push(projectIds)}::bigint[])`;
+    const project = sole !== undefined ? `project_id = $${params.push(sole)}` : `project_id = any(${projectIdsSql(projectIds, params)})`;
     const text = `select ${COLUMNS}, event_id as sort_id from events where ${project}${where.map((w) => ` and ${w}`).join('')}
       order by timestamp desc, event_id desc limit ${limitParam}`;
     return wrap(text);
   }
-  const from = [`unnest($${params.push(projectIds)}::bigint[]) as p(id)`];
+  const from = [`unnest(${projectIdsSql(projectIds, params)}) as p(id)`];
   const match = ['project_id = p.id'];
   if (enumerated.class) {
     from.push(`unnest($${params.push(f.class)}::text[]) as c(v)`);

@@ -1,8 +1,9 @@
 import type { Queryable, StoredFlowRow } from '@vigil/db';
-import type { z } from 'zod';
 import type { CursorPosition } from '../../http/cursor';
+import { isoSql } from '../events/event-query';
+import { noProjects, projectIdsSql, soleProject, type ProjectScope } from '../list-filters';
 import { newestFirst } from '../widening-window';
-import type { flowSchema, Metric } from './flow-schemas';
+import type { Metric } from './flow-schemas';
 
 /**
  * The SQL behind /v1/flows and its rollup views. Flow pages are keyset pages on (flow_end, flow_id),
@@ -30,14 +31,36 @@ const COLUMNS = `flow_id::text as flow_id, project_id, host(exporter) as exporte
 
 const AT = (param: string) => `(timestamptz 'epoch' + ${param}::int8 * interval '1 microsecond')`;
 
-/** One page: `limit` rows (fetch limit + 1 to learn whether more follow), through widening time windows. */
-export async function queryFlows(db: Queryable, projectIds: number[], f: FlowFilters, after: CursorPosition | null, limit: number): Promise<FlowRow[]> {
-  if (projectIds.length === 0) return [];
-  return newestFirst({ since: f.since, until: f.until, after }, limit, (since) => queryWindow(db, projectIds, { ...f, since }, after, limit));
+/** A page row rendered by PostgreSQL: the flow's JSON (as toFlow shapes it) and its cursor position. */
+export interface RenderedFlowRow {
+  json: string;
+  flow_id: string;
+  position_us: string;
 }
 
-async function queryWindow(db: Queryable, projectIds: number[], f: FlowFilters, after: CursorPosition | null, limit: number): Promise<FlowRow[]> {
+/** The Flow object of the OpenAPI document, field for field as toFlow builds it, from a row of COLUMNS named `page`. */
+const FLOW_JSON = `(select row_to_json(j) from (select page.flow_id as id, page.project_id, page.exporter, page.version, page.observation_domain,
+  page.sequence, ${isoSql('page.flow_start')} as flow_start, ${isoSql('page.flow_end')} as flow_end, ${isoSql('page.received_at')} as received_at,
+  page.ip_version, page.src_addr, page.dst_addr, page.src_port, page.dst_port, page.protocol, page.bytes, page.packets, page.sampling_rate,
+  page.tcp_flags, page.tos, page.input_if, page.output_if, page.src_as, page.dst_as, page.src_mask, page.dst_mask, page.next_hop,
+  page.flow_direction, page.biflow_direction, page.reverse_bytes, page.reverse_packets) j)::text as json`;
+
+/**
+ * One page: `limit` rows (fetch limit + 1 to learn whether more follow), through widening time
+ * windows, each rendered to JSON by PostgreSQL (the list endpoint splices the texts into its response).
+ */
+export async function queryFlowsRendered(db: Queryable, projectIds: ProjectScope, f: FlowFilters, after: CursorPosition | null, limit: number): Promise<RenderedFlowRow[]> {
+  if (noProjects(projectIds)) return [];
+  return newestFirst({ since: f.since, until: f.until, after }, limit, async (since) => (await db.query<RenderedFlowRow>(...windowQuery(projectIds, { ...f, since }, after, limit))).rows);
+}
+
+/** The SQL text and parameters of one window's page: each row as its JSON text, cursor position and id. */
+function windowQuery(projectIds: ProjectScope, f: FlowFilters, after: CursorPosition | null, limit: number): [string, unknown[]] {
   const params: unknown[] = [];
+  const wrap = (text: string): [string, unknown[]] => [
+    `select page.flow_id, page.position_us, ${FLOW_JSON} from (${text}) page order by page.flow_end desc, page.sort_id desc`,
+    params,
+  ];
   const add = (value: unknown) => {
     params.push(value);
     return `$${params.length}`;
@@ -59,54 +82,19 @@ async function queryWindow(db: Queryable, projectIds: number[], f: FlowFilters, 
   }
   const conditions = where.map((w) => ` and ${w}`).join('');
   const limitParam = add(limit);
-  if (projectIds.length === 1) {
-    const text = `select ${COLUMNS} from flows where project_id = ${add(projectIds[0])}${conditions} order by flow_end desc, flow_id desc limit ${limitParam}`;
-    return (await db.query<FlowRow>(text, params)).rows;
+  const sole = soleProject(projectIds);
+  if (sole !== undefined) {
+    const text = `select ${COLUMNS}, flow_id as sort_id from flows where project_id = ${add(sole)}${conditions} order by flow_end desc, flow_id desc limit ${limitParam}`;
+    return wrap(text);
   }
-  const text = `select page.* from unnest(${add(projectIds)}::bigint[]) as p(id) cross join lateral (
+  const text = `select page.* from unnest(${projectIdsSql(projectIds, params)}) as p(id) cross join lateral (
       select ${COLUMNS}, flow_id as sort_id from flows where project_id = p.id${conditions}
       order by flow_end desc, flow_id desc limit ${limitParam}
     ) page order by page.flow_end desc, page.sort_id desc limit ${limitParam}`;
-  return (await db.query<FlowRow>(text, params)).rows;
+  return wrap(text);
 }
 
-export const flowPosition = (r: FlowRow): CursorPosition => ({ timeUs: BigInt(r.position_us), id: r.flow_id });
-
-export function toFlow(r: FlowRow): z.output<typeof flowSchema> {
-  return {
-    id: r.flow_id,
-    project_id: r.project_id,
-    exporter: r.exporter,
-    version: r.version as 5 | 9 | 10,
-    observation_domain: r.observation_domain,
-    sequence: r.sequence,
-    flow_start: r.flow_start.toISOString(),
-    flow_end: r.flow_end.toISOString(),
-    received_at: r.received_at.toISOString(),
-    ip_version: r.ip_version as 4 | 6,
-    src_addr: r.src_addr,
-    dst_addr: r.dst_addr,
-    src_port: r.src_port,
-    dst_port: r.dst_port,
-    protocol: r.protocol,
-    bytes: r.bytes,
-    packets: r.packets,
-    sampling_rate: r.sampling_rate,
-    tcp_flags: r.tcp_flags,
-    tos: r.tos,
-    input_if: r.input_if,
-    output_if: r.output_if,
-    src_as: r.src_as,
-    dst_as: r.dst_as,
-    src_mask: r.src_mask,
-    dst_mask: r.dst_mask,
-    next_hop: r.next_hop,
-    flow_direction: r.flow_direction,
-    biflow_direction: r.biflow_direction,
-    reverse_bytes: r.reverse_bytes,
-    reverse_packets: r.reverse_packets,
-  };
-}
+export const flowPosition = (r: Pick<FlowRow, 'position_us' | 'flow_id'>): CursorPosition => ({ timeUs: BigInt(r.position_us), id: r.flow_id });
 
 export interface MinuteWindow {
   since: Date;
@@ -148,13 +136,13 @@ export function rollupPieces(w: MinuteWindow): RollupPieces {
 
 /**
  * `select <columns> from <the rollup rows of the window>`: one branch per piece, each bounded on its
- * table's time column so only the partitions and index ranges it needs are read. `$1` holds the
- * project ids; the pieces' bounds are appended to `params`.
+ * table's time column so only the partitions and index ranges it needs are read. `ids` is the SQL of
+ * the project ids (projectIdsSql); the pieces' bounds are appended to `params`.
  */
-function rollupRows(table: string, columns: string, w: MinuteWindow, params: unknown[]): string {
+function rollupRows(table: string, columns: string, ids: string, w: MinuteWindow, params: unknown[]): string {
   const pieces = rollupPieces(w);
   const branch = (from: string, time: string, r: MinuteWindow) =>
-    `select ${columns} from ${from} where project_id = any($1::bigint[]) and ${time} >= $${params.push(r.since)} and ${time} < $${params.push(r.until)}`;
+    `select ${columns} from ${from} where project_id = any(${ids}) and ${time} >= $${params.push(r.since)} and ${time} < $${params.push(r.until)}`;
   const branches = pieces.minutes.map((r) => branch(table, 'minute', r));
   if (pieces.hours) branches.unshift(branch(`${table}_hourly`, 'hour', pieces.hours));
   return branches.join('\n      union all\n      ');
@@ -168,16 +156,17 @@ const TALKERS = {
 
 export async function queryTopTalkers(
   db: Queryable,
-  projectIds: number[],
+  projectIds: ProjectScope,
   w: MinuteWindow,
   by: keyof typeof TALKERS,
   metric: Metric,
   limit: number,
 ): Promise<Array<Totals & { src_addr: string | null; dst_addr: string | null }>> {
-  if (projectIds.length === 0) return [];
+  if (noProjects(projectIds)) return [];
   const t = TALKERS[by];
-  const params: unknown[] = [projectIds];
-  const rows = rollupRows(t.table, `${t.dims}, bytes, packets, flows`, w, params);
+  const params: unknown[] = [];
+  const ids = projectIdsSql(projectIds, params);
+  const rows = rollupRows(t.table, `${t.dims}, bytes, packets, flows`, ids, w, params);
   const { rows: talkers } = await db.query<Totals & { src_addr: string | null; dst_addr: string | null }>(
     `select ${t.select}, sum(bytes)::int8 as bytes, sum(packets)::int8 as packets, sum(flows)::int8 as flows
        from (
@@ -191,10 +180,11 @@ export async function queryTopTalkers(
   return talkers;
 }
 
-export async function queryProtocols(db: Queryable, projectIds: number[], w: MinuteWindow, metric: Metric): Promise<Array<Totals & { protocol: number }>> {
-  if (projectIds.length === 0) return [];
-  const params: unknown[] = [projectIds];
-  const rows = rollupRows('flow_rollup_protocols', 'protocol, bytes, packets, flows', w, params);
+export async function queryProtocols(db: Queryable, projectIds: ProjectScope, w: MinuteWindow, metric: Metric): Promise<Array<Totals & { protocol: number }>> {
+  if (noProjects(projectIds)) return [];
+  const params: unknown[] = [];
+  const ids = projectIdsSql(projectIds, params);
+  const rows = rollupRows('flow_rollup_protocols', 'protocol, bytes, packets, flows', ids, w, params);
   const { rows: protocols } = await db.query<Totals & { protocol: number }>(
     `select protocol, sum(bytes)::int8 as bytes, sum(packets)::int8 as packets, sum(flows)::int8 as flows
        from (

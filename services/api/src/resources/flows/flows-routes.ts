@@ -1,9 +1,10 @@
 import type { ApiServices } from '../../api-app';
+import { RenderedItems } from '../../http/envelope';
 import { cursorPage, cursorPosition } from '../../http/pagination';
 import { defineRoute, type AnyRoute } from '../../http/routes';
-import { checkTimeRange, scopeProjects } from '../list-filters';
+import { checkTimeRange, scopeProjects, type ProjectScope } from '../list-filters';
 import { RollupCache } from './rollup-cache';
-import { flowPosition, minuteWindow, PROTOCOL_NAMES, queryFlows, queryProtocols, queryTopTalkers, toFlow } from './flow-query';
+import { flowPosition, minuteWindow, PROTOCOL_NAMES, queryFlowsRendered, queryProtocols, queryTopTalkers } from './flow-query';
 import { flowSchema, listFlowsQuery, protocolsQuery, protocolsSchema, topTalkersQuery, topTalkersSchema } from './flow-schemas';
 
 const HOUR_MS = 3_600_000;
@@ -21,7 +22,7 @@ export function flowRoutes(s: ApiServices): AnyRoute[] {
   const onLookup = (result: 'hit' | 'miss') => s.metrics.rollupCache.inc({ result });
   const talkersCache = new RollupCache<Awaited<ReturnType<typeof queryTopTalkers>>>(s.rollupCacheTtlMs, 1000, onLookup);
   const protocolsCache = new RollupCache<Awaited<ReturnType<typeof queryProtocols>>>(s.rollupCacheTtlMs, 1000, onLookup);
-  const keyOf = (projects: number[], w: { since: Date; until: Date }, ...rest: unknown[]) =>
+  const keyOf = (projects: ProjectScope, w: { since: Date; until: Date }, ...rest: unknown[]) =>
     JSON.stringify([projects, w.since.getTime(), w.until.getTime(), ...rest]);
   return [
     defineRoute({
@@ -39,9 +40,9 @@ export function flowRoutes(s: ApiServices): AnyRoute[] {
         const after = cursorPosition('flows', query.after);
         const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
         const { exporter, src, dst, port, protocol, since, until } = query;
-        const rows = await queryFlows(s.pool, projects, { exporter, src, dst, port, protocol, since, until }, after, query.limit + 1);
+        const rows = await queryFlowsRendered(s.pool, projects, { exporter, src, dst, port, protocol, since, until }, after, query.limit + 1);
         const page = cursorPage('flows', rows, query.limit, flowPosition);
-        return { items: page.items.map(toFlow), pagination: page.pagination };
+        return { items: new RenderedItems(page.items.map((r) => r.json)), pagination: page.pagination };
       },
     }),
     defineRoute({

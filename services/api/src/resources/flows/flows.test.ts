@@ -57,6 +57,46 @@ test('list: newest first, cursor pages over several projects, filters by address
   assertError(await h.get(`/v1/flows?after=${Buffer.from('events|1|x').toString('base64url')}`, { token }), 400, 'validation_error');
 });
 
+test('list items (rendered by PostgreSQL) carry every column of the flow, in the declared shape', async () => {
+  const { token, projects } = await tenant(1);
+  const p = projects[0]!.id;
+  await h.pool.query("select vigil_ensure_daily_partitions('flows'::regclass, '2026-04-03', '2026-04-03')");
+  await h.pool.query(
+    `insert into flows (project_id, flow_end, flow_id, flow_start, received_at, exporter, version, observation_domain, sequence, ip_version,
+       src_addr, dst_addr, src_port, dst_port, protocol, bytes, packets, sampling_rate, tcp_flags, tos, input_if, output_if, src_as, dst_as,
+       src_mask, dst_mask, next_hop, flow_direction, biflow_direction, reverse_bytes, reverse_packets)
+     values ($1, '2026-04-03T10:00:00.123456Z', 'a1b2c3d4-0000-4000-8000-000000000001', '2026-04-03T09:59:58.5Z', '2026-04-03T10:00:01.007Z',
+       '2001:db8::fe', 10, 4294967295, 9007199254740991, 6, '2001:db8::1', '2001:db8:1::2', 51000, 443, 6, 123456789012, 100000, 1000, 27, 184,
+       3, 4, 64496, 64511, 48, 64, '2001:db8::ff', 1, 2, 555, 7),
+       ($1, '2026-04-03T10:00:01Z', 'a1b2c3d4-0000-4000-8000-000000000002', '2026-04-03T10:00:00Z', '2026-04-03T10:00:02Z',
+       '192.0.2.1', 5, 0, 0, 4, '10.0.0.1', '10.0.0.2', 0, 0, 1, 60, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, null, null, null, 0, 0)`,
+    [p],
+  );
+  const res = await h.get('/v1/flows?limit=10', { token });
+  assertOk(res);
+  assert.deepEqual(res.body.data, [
+    {
+      id: 'a1b2c3d4-0000-4000-8000-000000000002', project_id: p, exporter: '192.0.2.1', version: 5, observation_domain: 0, sequence: 0,
+      flow_start: '2026-04-03T10:00:00.000Z', flow_end: '2026-04-03T10:00:01.000Z', received_at: '2026-04-03T10:00:02.000Z', ip_version: 4,
+      src_addr: '10.0.0.1', dst_addr: '10.0.0.2', src_port: 0, dst_port: 0, protocol: 1, bytes: 60, packets: 1, sampling_rate: 1, tcp_flags: 0,
+      tos: 0, input_if: 0, output_if: 0, src_as: 0, dst_as: 0, src_mask: 0, dst_mask: 0, next_hop: null, flow_direction: null,
+      biflow_direction: null, reverse_bytes: 0, reverse_packets: 0,
+    },
+    {
+      id: 'a1b2c3d4-0000-4000-8000-000000000001', project_id: p, exporter: '2001:db8::fe', version: 10, observation_domain: 4294967295,
+      sequence: 9007199254740991, flow_start: '2026-04-03T09:59:58.500Z', flow_end: '2026-04-03T10:00:00.123Z', received_at: '2026-04-03T10:00:01.007Z',
+      ip_version: 6, src_addr: '2001:db8::1', dst_addr: '2001:db8:1::2', src_port: 51000, dst_port: 443, protocol: 6, bytes: 123456789012,
+      packets: 100000, sampling_rate: 1000, tcp_flags: 27, tos: 184, input_if: 3, output_if: 4, src_as: 64496, dst_as: 64511, src_mask: 48,
+      dst_mask: 64, next_hop: '2001:db8::ff', flow_direction: 1, biflow_direction: 2, reverse_bytes: 555, reverse_packets: 7,
+    },
+  ]);
+  // The cursor of a row with microseconds continues right after it.
+  const first = await h.get('/v1/flows?limit=1', { token });
+  const second = await h.get(`/v1/flows?limit=1&after=${first.body.pagination.next_cursor}`, { token });
+  assert.deepEqual(ids(second), ['a1b2c3d4-0000-4000-8000-000000000001']);
+  assert.equal(second.body.pagination.has_more, false);
+});
+
 test('top talkers by src, dst and pair, by bytes, packets and flows, from the rollups', async () => {
   const { token, projects } = await tenant(1);
   const p = projects[0]!.id;

@@ -52,6 +52,13 @@ test('an answer asked for late in its TTL is refreshed in the background; none i
   await settle();
   assert.equal(await cache.get('k', query, 1050), 'b', 'the refreshed answer (its query started at 600)');
   assert.equal(q.calls, 2);
+  // A refresh still running when the answer expires: later requests wait for it, not for a query of their own.
+  assert.equal(await cache.get('k', query, 1200), 'b');
+  assert.equal(q.calls, 3);
+  const waiting = cache.get('k', query, 1700);
+  assert.equal(q.calls, 3, 'the running refresh is shared');
+  q.release('c');
+  assert.equal(await waiting, 'c');
 
   // A refresh that fails keeps the old answer until it expires; then a request waits for a new query.
   const failing = new RollupCache<string>(1000);

@@ -6,15 +6,16 @@
  *
  * An answer asked for in the second half of its TTL is recomputed in the background while it keeps
  * being served, so requests that keep coming for the same window do not all wait for the query each
- * time the answer expires. No answer is served longer than the TTL after its query started; an entry
- * nobody asks for in time expires and the next request waits for a fresh query.
+ * time the answer expires. No answer is served longer than the TTL after its query started; a request
+ * after that waits for the refresh already running, if one is, else for a new query.
  */
 interface Entry<T> {
   /** When the query behind `value` started. */
   at: number;
   value: Promise<T>;
   settled: boolean;
-  refreshing: boolean;
+  /** The background query replacing this answer, while it runs. */
+  refreshing: Promise<T> | null;
 }
 
 export class RollupCache<T> {
@@ -34,13 +35,17 @@ export class RollupCache<T> {
       if (entry.settled && !entry.refreshing && now - entry.at >= this.ttlMs / 2) this.refresh(key, entry, compute, now);
       return entry.value;
     }
+    if (entry?.refreshing) {
+      this.onLookup?.('hit');
+      return entry.refreshing;
+    }
     this.onLookup?.('miss');
     return this.store(key, compute(), now).value;
   }
 
   private store(key: string, value: Promise<T>, at: number): Entry<T> {
     if (!this.entries.has(key) && this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    const entry: Entry<T> = { at, value, settled: false, refreshing: false };
+    const entry: Entry<T> = { at, value, settled: false, refreshing: null };
     this.entries.set(key, entry);
     value.then(
       () => (entry.settled = true),
@@ -52,12 +57,14 @@ export class RollupCache<T> {
 
   /** Replaces the entry once the new answer is in; a failed refresh leaves the old answer until it expires. */
   private refresh(key: string, entry: Entry<T>, compute: () => Promise<T>, now: number): void {
-    entry.refreshing = true;
-    compute().then(
+    const refreshing = compute();
+    entry.refreshing = refreshing;
+    refreshing.then(
       (value) => {
         if (this.entries.get(key) === entry) this.store(key, Promise.resolve(value), now).settled = true;
       },
-      () => (entry.refreshing = false),
+      // The old answer stays until it expires; requests that waited for this refresh get its error.
+      () => (entry.refreshing = null),
     );
   }
 }

@@ -23,3 +23,14 @@ export function decodeCursor(kind: string, cursor: string, field = 'after'): Cur
   if (parts.length !== 3 || parts[0] !== kind || !/^-?\d{1,19}$/.test(parts[1]!) || !parts[2] || parts[2].length > 200) throw refuse();
   return { timeUs: BigInt(parts[1]!), id: parts[2] };
 }
+
+/**
+ * The position's time as an RFC 3339 text with all six decimals, for a `timestamptz` query parameter:
+ * a plain parameter (not an expression over one), so PostgreSQL prunes the partitions newer than a
+ * deep page's cursor when it plans the query instead of planning every one of them.
+ */
+export function positionTimestamp(timeUs: bigint): string {
+  const seconds = timeUs >= 0n ? timeUs / 1_000_000n : -((-timeUs + 999_999n) / 1_000_000n);
+  const micros = timeUs - seconds * 1_000_000n;
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${micros.toString().padStart(6, '0')}Z`;
+}

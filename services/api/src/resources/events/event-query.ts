@@ -1,6 +1,6 @@
 import type { Queryable } from '@vigil/db';
 import type { z } from 'zod';
-import type { CursorPosition } from '../../http/cursor';
+import { positionTimestamp, type CursorPosition } from '../../http/cursor';
 import { noProjects, projectIdsSql, soleProject, type ProjectScope } from '../list-filters';
 import { DAY_WEEK_ALL, HOUR_DAY_WEEK_ALL, newestFirst } from '../widening-window';
 import type { EventFilters, eventDetailSchema, eventSchema } from './event-schemas';
@@ -50,7 +50,6 @@ export interface EventRow {
   position_us: string;
 }
 
-const AT = (param: string) => `(timestamptz 'epoch' + ${param}::int8 * interval '1 microsecond')`;
 
 /**
  * The conditions besides the project (and the class and severity values a query enumerates, see
@@ -69,9 +68,9 @@ function conditions(f: EventFilters, after: CursorPosition | null, params: unkno
   if (f.until) where.push(`timestamp < ${add(f.until)}`);
   if (f.q !== undefined) where.push(`search @@ websearch_to_tsquery('simple', ${add(f.q)})`);
   if (after) {
-    const t = add(after.timeUs.toString());
+    const t = `${add(positionTimestamp(after.timeUs))}::timestamptz`;
     const id = add(after.id);
-    where.push(`timestamp <= ${AT(t)}`, `(timestamp, event_id) < (${AT(t)}, ${id}::uuid)`);
+    where.push(`timestamp <= ${t}`, `(timestamp, event_id) < (${t}, ${id}::uuid)`);
   }
   return where;
 }

@@ -1,5 +1,5 @@
 import type { Queryable, StoredFlowRow } from '@vigil/db';
-import type { CursorPosition } from '../../http/cursor';
+import { positionTimestamp, type CursorPosition } from '../../http/cursor';
 import { isoSql } from '../events/event-query';
 import { noProjects, projectIdsSql, soleProject, type ProjectScope } from '../list-filters';
 import { newestFirst } from '../widening-window';
@@ -29,7 +29,6 @@ const COLUMNS = `flow_id::text as flow_id, project_id, host(exporter) as exporte
   sampling_rate, tcp_flags, tos, input_if, output_if, src_as, dst_as, src_mask, dst_mask, host(next_hop) as next_hop,
   flow_direction, biflow_direction, reverse_bytes, reverse_packets, (extract(epoch from flow_end) * 1000000)::int8::text as position_us`;
 
-const AT = (param: string) => `(timestamptz 'epoch' + ${param}::int8 * interval '1 microsecond')`;
 
 /** A page row rendered by PostgreSQL: the flow's JSON (as toFlow shapes it) and its cursor position. */
 export interface RenderedFlowRow {
@@ -77,8 +76,8 @@ function windowQuery(projectIds: ProjectScope, f: FlowFilters, after: CursorPosi
   if (f.since) where.push(`flow_end >= ${add(f.since)}`);
   if (f.until) where.push(`flow_end < ${add(f.until)}`);
   if (after) {
-    const t = add(after.timeUs.toString());
-    where.push(`flow_end <= ${AT(t)}`, `(flow_end, flow_id) < (${AT(t)}, ${add(after.id)}::uuid)`);
+    const t = `${add(positionTimestamp(after.timeUs))}::timestamptz`;
+    where.push(`flow_end <= ${t}`, `(flow_end, flow_id) < (${t}, ${add(after.id)}::uuid)`);
   }
   const conditions = where.map((w) => ` and ${w}`).join('');
   const limitParam = add(limit);

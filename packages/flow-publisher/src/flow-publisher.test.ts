@@ -9,7 +9,6 @@ import { BatchingProducer, createKafka, ensureTopics } from '@vigil/kafka';
 import { silentLogger, testEnv, uniquePrefix } from '@vigil/testkit';
 import type { Kafka } from 'kafkajs';
 import { FlowPublisher } from './flow-publisher';
-import { flowPartitioner } from './partition-key';
 
 let kafka: Kafka;
 let producer: BatchingProducer;
@@ -18,7 +17,7 @@ let topic: string;
 before(async () => {
   kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: 'publisher-test', logger: silentLogger() });
   topic = (await ensureTopics(kafka, uniquePrefix('pub'))).flows;
-  producer = new BatchingProducer(kafka, { lingerMs: 0, producer: { createPartitioner: flowPartitioner } });
+  producer = new BatchingProducer(kafka, { lingerMs: 0 });
   await producer.connect();
 });
 after(async () => {

@@ -1,6 +1,6 @@
 export { AvroFlowWriter, compileFlowFields } from './avro-flow-writer';
 export type { FlowAttribution } from './avro-flow-writer';
-export { FlowKeyCache, flowKeyText, flowPartitioner, murmur2, partitionForKey } from './partition-key';
+export { FlowKeyCache, flowKeyText, murmur2, partitionForKey } from './partition-key';
 export { FlowMessageBuilder } from './flow-messages';
 export type { BuiltMessages } from './flow-messages';
 export { FlowPublisher } from './flow-publisher';

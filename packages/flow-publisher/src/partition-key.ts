@@ -12,7 +12,6 @@
  * Partition: Java-compatible murmur2 of the key bytes, positive, modulo the partition count — the
  * Kafka Java client's (and kafkajs') default — so other producers of the topic agree.
  */
-import type { ICustomPartitioner, PartitionerArgs } from 'kafkajs';
 
 export function flowKeyText(projectId: number, srcAddr: string): string {
   return `${projectId}/${srcAddr}`;
@@ -58,23 +57,6 @@ export function partitionForKey(key: Buffer, partitions: number): number {
   }
   return h % partitions;
 }
-
-/**
- * A kafkajs partitioner equal to the default one for keyed messages, minus its per-message work: the
- * hash of a key buffer is computed once (keys come from {@link FlowKeyCache}, so buffers repeat).
- * Pass it as `producer: { createPartitioner: flowPartitioner }`.
- */
-export const flowPartitioner: ICustomPartitioner = () => {
-  let next = 0;
-  return ({ partitionMetadata, message }: PartitionerArgs) => {
-    if (message.partition !== undefined && message.partition !== null) return message.partition;
-    const key = message.key;
-    if (Buffer.isBuffer(key)) return partitionForKey(key, partitionMetadata.length);
-    if (key !== null && key !== undefined) return (murmur2(Buffer.from(key)) & 0x7fffffff) % partitionMetadata.length;
-    next = (next + 1) % partitionMetadata.length;
-    return next;
-  };
-};
 
 /**
  * Key buffers by project and source address. Bounded: when full it starts over (an exporter sees far

@@ -19,21 +19,21 @@ after(async () => {
   await admin.disconnect();
 });
 
-test('framing keeps keys (absent, text, bytes), values and their grouping', () => {
+test('framing keeps partitions (set or not), keys (absent, text, bytes), values and their grouping', () => {
   const groups = [
     [
       { key: 'event-1', value: Buffer.from('one') },
-      { key: null, value: Buffer.alloc(0) },
+      { key: null, value: Buffer.alloc(0), partition: 0 },
     ],
     [],
-    [{ key: Buffer.from([0, 255, 7]), value: Buffer.from('three') }],
+    [{ key: Buffer.from([0, 255, 7]), value: Buffer.from('three'), partition: 11 }],
   ];
   const back = unframeMessages(frameMessages(groups), groups.map((g) => g.length));
   assert.deepEqual(
-    back.map((g) => g.map((m) => [m.key === null ? null : (m.key as Buffer).toString('hex'), (m.value as Buffer).toString()])),
-    [[[Buffer.from('event-1').toString('hex'), 'one'], [null, '']], [], [['00ff07', 'three']]],
+    back.map((g) => g.map((m) => [m.partition, m.key === null ? null : (m.key as Buffer).toString('hex'), (m.value as Buffer).toString()])),
+    [[[undefined, Buffer.from('event-1').toString('hex'), 'one'], [0, null, '']], [], [[11, '00ff07', 'three']]],
   );
-  assert.throws(() => frameMessages([[{ key: 'k', value: Buffer.from('v'), headers: { a: 'b' } }]]), /keys and values only/);
+  assert.throws(() => frameMessages([[{ key: 'k', value: Buffer.from('v'), headers: { a: 'b' } }]]), /partitions, keys and values only/);
 });
 
 test('every send resolves once Kafka holds its messages, keyed messages where the default partitioner puts them', async () => {

@@ -24,6 +24,15 @@ export interface ProducerThreadData {
   retry?: { retries?: number; initialRetryTime?: number; maxRetryTime?: number };
 }
 
+export interface ThreadedProducerOptions extends ProducerThreadData {
+  /**
+   * Told when the producer thread dies unexpectedly. Its waiting sends fail either way; without this
+   * hook the next send starts a new thread, with it the owner decides (e.g. a service exits so that
+   * its supervisor starts it afresh).
+   */
+  onThreadDeath?: (err: Error) => void;
+}
+
 /** Anything that sends messages and answers after Kafka acknowledged them. */
 export interface MessageProducer {
   connect(): Promise<void>;
@@ -49,7 +58,8 @@ interface Caller {
   reject: (err: Error) => void;
 }
 
-const NO_KEY = 0xffffffff;
+/** Marks an absent key or partition in the framing. */
+const NONE = 0xffffffff;
 /** How long after a thread died the next one may start. */
 const RESTART_PAUSE_MS = 1000;
 
@@ -59,30 +69,32 @@ function bytesOf(v: Message['key'] | Message['value']): Buffer | null {
 }
 
 /**
- * Messages as [u32 key length or 0xffffffff][u32 value length][key][value]…, grouped by topic in
- * the order of `topics`, in one buffer that is transferred (not copied) to the thread.
+ * Messages as [u32 partition or 0xffffffff][u32 key length or 0xffffffff][u32 value length][key]
+ * [value]…, grouped by topic, in one buffer that is transferred (not copied) to the thread. A
+ * message's partition, when set, is where it goes; otherwise Kafka's default partitioner picks.
  */
 export function frameMessages(groups: ReadonlyArray<readonly Message[]>): ArrayBuffer {
   let total = 0;
-  const parts: Array<[Buffer | null, Buffer]> = [];
+  const parts: Array<[number, Buffer | null, Buffer]> = [];
   for (const group of groups) {
     for (const m of group) {
-      if (m.headers !== undefined || m.partition !== undefined || m.timestamp !== undefined) {
-        throw new Error('the producer thread carries keys and values only');
+      if (m.headers !== undefined || m.timestamp !== undefined) {
+        throw new Error('the producer thread carries partitions, keys and values only');
       }
       const key = bytesOf(m.key);
       const value = bytesOf(m.value);
       if (value === null) throw new Error('the producer thread needs a value');
-      parts.push([key, value]);
-      total += 8 + (key?.length ?? 0) + value.length;
+      parts.push([m.partition ?? NONE, key, value]);
+      total += 12 + (key?.length ?? 0) + value.length;
     }
   }
   const out = Buffer.allocUnsafeSlow(total);
   let off = 0;
-  for (const [key, value] of parts) {
-    out.writeUInt32BE(key === null ? NO_KEY : key.length, off);
-    out.writeUInt32BE(value.length, off + 4);
-    off += 8;
+  for (const [partition, key, value] of parts) {
+    out.writeUInt32BE(partition, off);
+    out.writeUInt32BE(key === null ? NONE : key.length, off + 4);
+    out.writeUInt32BE(value.length, off + 8);
+    off += 12;
     if (key !== null) off += key.copy(out, off);
     off += value.copy(out, off);
   }
@@ -97,15 +109,18 @@ export function unframeMessages(buffer: ArrayBuffer, counts: readonly number[]):
   for (const count of counts) {
     const group: Message[] = new Array(count);
     for (let i = 0; i < count; i++) {
-      const keyLength = bytes.readUInt32BE(off);
-      const valueLength = bytes.readUInt32BE(off + 4);
-      off += 8;
+      const partition = bytes.readUInt32BE(off);
+      const keyLength = bytes.readUInt32BE(off + 4);
+      const valueLength = bytes.readUInt32BE(off + 8);
+      off += 12;
       let key: Buffer | null = null;
-      if (keyLength !== NO_KEY) {
+      if (keyLength !== NONE) {
         key = bytes.subarray(off, off + keyLength);
         off += keyLength;
       }
-      group[i] = { key, value: bytes.subarray(off, off + valueLength) };
+      const message: Message = { key, value: bytes.subarray(off, off + valueLength) };
+      if (partition !== NONE) message.partition = partition;
+      group[i] = message;
       off += valueLength;
     }
     groups.push(group);
@@ -119,7 +134,10 @@ class ProducerThread {
   private closed: ((error?: string) => void) | null = null;
   dead: Error | null = null;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    onDeath: (err: Error) => void,
+  ) {
     worker.on('message', (m: FromProducerThread) => {
       if (m.type === 'ack' || m.type === 'flushed') {
         const waiter = this.acks.get(m.id);
@@ -133,13 +151,14 @@ class ProducerThread {
       this.dead = err;
       for (const w of this.acks.values()) w.reject(err);
       this.acks.clear();
-      this.closed?.(err.message);
+      if (this.closed === null) onDeath(err);
+      else this.closed(err.message);
     };
     worker.on('error', die);
     worker.on('exit', (code) => die(new Error(`the Kafka producer thread exited with code ${code}`)));
   }
 
-  static async start(data: ProducerThreadData): Promise<ProducerThread> {
+  static async start(data: ProducerThreadData, onDeath: (err: Error) => void): Promise<ProducerThread> {
     const worker = new Worker(new URL('./producer-thread-boot.mjs', import.meta.url), { workerData: data });
     const ready = await new Promise<FromProducerThread>((resolve, reject) => {
       worker.once('message', resolve);
@@ -150,7 +169,7 @@ class ProducerThread {
       await worker.terminate();
       throw new Error(`the Kafka producer could not connect: ${ready.type === 'ready' ? ready.error : 'unexpected message'}`);
     }
-    return new ProducerThread(worker);
+    return new ProducerThread(worker, onDeath);
   }
 
   private request(build: (id: number) => { message: ToProducerThread; transfer?: ArrayBuffer[] }): Promise<void> {
@@ -194,7 +213,12 @@ export class ThreadedProducer implements MessageProducer {
   private scheduled = false;
   private closing = false;
 
-  constructor(private readonly data: ProducerThreadData) {}
+  private readonly data: ProducerThreadData;
+
+  constructor(private readonly options: ThreadedProducerOptions) {
+    const { onThreadDeath: _hook, ...data } = options;
+    this.data = data;
+  }
 
   /** Starts the thread and connects its producer; rejects if Kafka cannot be reached. */
   async connect(): Promise<void> {
@@ -237,7 +261,7 @@ export class ThreadedProducer implements MessageProducer {
     }
     if (this.starting !== null) return this.starting;
     if (Date.now() - this.diedAt < RESTART_PAUSE_MS) return Promise.reject(new Error('the Kafka producer thread is restarting'));
-    const starting = ProducerThread.start(this.data).then(
+    const starting = ProducerThread.start(this.data, (err) => this.options.onThreadDeath?.(err)).then(
       (thread) => {
         this.starting = null;
         if (this.closing) {

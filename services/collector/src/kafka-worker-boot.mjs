@@ -1,6 +1,0 @@
-// Entry of the Kafka producer thread: worker threads do not inherit the TypeScript loader, so it is
-// registered here before the thread's module (kafka-worker-thread.ts) is imported.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('./kafka-worker-thread.ts');

@@ -50,6 +50,9 @@ const MAX_LOGGED_BODY_BYTES = 4096;
 export function createDeliverJob(o: DeliverJobOptions) {
   return async (job: Job<DeliveryJobData>, token?: string): Promise<string> => {
     const { m: id, w: endpointId } = job.data;
+    // The read starts while the gate decides, so that a slot of the endpoint is held for the request
+    // alone; not for endpoints in trouble or paused, whose jobs mostly leave without an attempt.
+    const early = o.gate.accepting(endpointId) ? readNow(o, id) : null;
     const admission = await o.gate.admit(endpointId, Date.now() - job.timestamp);
     if (!admission.admitted) {
       if (admission.park) {
@@ -68,7 +71,7 @@ export function createDeliverJob(o: DeliverJobOptions) {
     let sent: { message: DeliverableMessage; attempt: WebhookAttempt; startedAt: Date; decision: AttemptDecision } | string;
     o.metrics.inFlight.inc();
     try {
-      sent = await attemptOnce(o, job, id);
+      sent = await attemptOnce(o, job, id, early);
       if (typeof sent !== 'string') signal = sent.decision.signal;
     } finally {
       admission.release(signal);
@@ -120,9 +123,29 @@ export function createDeliverJob(o: DeliverJobOptions) {
   };
 }
 
-/** Reads the message and makes the request; a string when no attempt is due (and why). */
-async function attemptOnce(o: DeliverJobOptions, job: Job<DeliveryJobData>, id: string) {
-  const message = await o.load(id);
+/**
+ * A read older than this when the request would start (the job waited for a slot of its endpoint)
+ * is made again, so a changed URL, secret or status applies to every attempt that starts later.
+ */
+export const FRESH_READ_MS = 100;
+
+interface Read {
+  message: DeliverableMessage | null;
+  /** Date.now() when the read came back. */
+  at: number;
+}
+
+function readNow(o: DeliverJobOptions, id: string): Promise<Read> {
+  const read = o.load(id).then((message) => ({ message, at: Date.now() }));
+  // A job the gate turns away never looks at its read; a failed one is read again if it is admitted.
+  read.catch(() => undefined);
+  return read;
+}
+
+/** Reads the message (unless read just now) and makes the request; a string when no attempt is due (and why). */
+async function attemptOnce(o: DeliverJobOptions, job: Job<DeliveryJobData>, id: string, early: Promise<Read> | null) {
+  const read = early ? await early.catch(() => null) : null;
+  const message = read && Date.now() - read.at <= FRESH_READ_MS ? read.message : await o.load(id);
   if (!message) return skip(o, 'message_missing');
   if (message.status !== 'pending') return skip(o, 'already_finished');
   // A job left over from before a redelivery (the message now travels under a new job id).

@@ -13,6 +13,8 @@ function gate(overrides: Partial<ConstructorParameters<typeof EndpointGate>[0]> 
     waitMs: 30,
     deferBaseMs: 1000,
     deferMaxMs: 30_000,
+    // The waiting budget on its own; the waits it allows fast endpoints are tested below.
+    shortWaitMs: 0,
     now: () => now,
     random: () => 0.5,
     ...overrides,
@@ -50,6 +52,61 @@ test('a healthy endpoint gets its slots, then a short wait, then deferral; endpo
   // Waiters give up after waitMs and are parked too.
   assert.deepEqual([(await deferred(w1)).park, (await deferred(w2)).park], [true, true]);
   assert.equal(g.inFlight(), 3);
+});
+
+test('beyond the waiting budget, jobs of an endpoint answering fast wait for a slot; of a slow or stalled one they are parked', async () => {
+  const { g, advance } = gate({ waitingBudget: 1, waitMs: 1000, shortWaitMs: 100 });
+  const learn = async (endpoint: string, ms: number) => {
+    const [x, y] = [await admitted(g.admit(endpoint)), await admitted(g.admit(endpoint))];
+    advance(ms);
+    x.release({ kind: 'healthy' });
+    y.release({ kind: 'healthy' });
+  };
+  await learn('fast', 10);
+  await learn('slow', 300);
+  // "fast" answers in 10 ms: with its 2 slots busy, waiters beyond the budget get a slot within 100 ms.
+  const fast = [await admitted(g.admit('fast')), await admitted(g.admit('fast'))];
+  const waiters = [g.admit('fast'), g.admit('fast'), g.admit('fast')];
+  advance(5);
+  fast[0]!.release({ kind: 'healthy' });
+  fast[1]!.release({ kind: 'healthy' });
+  const [w1, w2] = [await admitted(waiters[0]!), await admitted(waiters[1]!)];
+  // Its requests now open longer than it usually takes: new jobs are parked, not gathered.
+  advance(150);
+  const stalled = await deferred(g.admit('fast'));
+  assert.deepEqual([stalled.reason, stalled.park], ['endpoint_busy', true]);
+  w1.release({ kind: 'healthy' });
+  w2.release({ kind: 'healthy' });
+  (await admitted(waiters[2]!)).release({ kind: 'healthy' });
+  // "slow" answers in 300 ms: the budget (taken by one waiter) is all it gets.
+  const slow = [await admitted(g.admit('slow')), await admitted(g.admit('slow'))];
+  const slowWaiter = g.admit('slow');
+  assert.equal((await deferred(g.admit('slow'))).park, true);
+  slow[0]!.release({ kind: 'healthy' });
+  (await admitted(slowWaiter)).release({ kind: 'healthy' });
+  slow[1]!.release({ kind: 'healthy' });
+  // An endpoint let go while idle is still known as fast when its next burst comes.
+  assert.equal(g.inFlight(), 0);
+  const again = [await admitted(g.admit('fast')), await admitted(g.admit('fast'))];
+  const more = [g.admit('fast'), g.admit('fast')];
+  for (const a of again) a.release({ kind: 'healthy' });
+  for (const m of more) (await admitted(m)).release({ kind: 'healthy' });
+});
+
+test('accepting: jobs of endpoints neither paused nor in trouble are let through (and may read ahead)', async () => {
+  const { g, advance } = gate();
+  assert.equal(g.accepting('new'), true);
+  (await admitted(g.admit('failing'))).release({ kind: 'unhealthy' });
+  assert.equal(g.accepting('failing'), false);
+  (await admitted(g.admit('paused'))).release({ kind: 'unhealthy', retryAfterMs: 5000 });
+  assert.equal(g.accepting('paused'), false);
+  const slow = await admitted(g.admit('slow'));
+  assert.equal(g.accepting('slow'), true);
+  advance(2500);
+  assert.equal(g.accepting('slow'), false, 'a request open longer than slowAfter');
+  slow.release({ kind: 'healthy' });
+  assert.equal(g.accepting('slow'), true);
+  assert.equal(g.inFlight(), 0, 'asking took no slot');
 });
 
 test('an endpoint in trouble gets one probe at a time; the others are parked while it is in flight', async () => {

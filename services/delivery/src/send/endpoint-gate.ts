@@ -59,6 +59,12 @@ export interface EndpointGateOptions {
   waitMs?: number;
   /** Jobs of all endpoints together that may wait here for a slot. Default `perEndpoint`. */
   waitingBudget?: number;
+  /**
+   * Beyond the waiting budget, a job may still wait for a slot of an endpoint that answers fast
+   * enough to give it one within this long (from its recent request durations, and with no request
+   * open much longer than they usually take). Default half of `waitMs`; 0 turns it off.
+   */
+  shortWaitMs?: number;
   /** Shortest deferral of a job of an endpoint in trouble. Default 1 s. */
   deferBaseMs?: number;
   deferMaxMs: number;
@@ -76,6 +82,8 @@ export interface EndpointGateOptions {
 interface EndpointState {
   /** Start times of the requests in flight. */
   started: number[];
+  /** Moving average of its recent request durations (ms), null before the first one ended. */
+  recentMs: number | null;
   /** Failed attempts since the last success. */
   failures: number;
   pausedUntil: number;
@@ -94,15 +102,21 @@ interface EndpointState {
   nextProbeAt: number | null;
 }
 
+/** Idle endpoints whose request durations are remembered. */
+const REMEMBERED_ENDPOINTS = 10_000;
+
 /** How long past its due time a job expected as the next probe is waited for before another is queued. */
 const PROBE_GRACE_MS = 5_000;
 
 export class EndpointGate {
   private readonly states = new Map<string, EndpointState>();
+  /** Request durations of endpoints whose state was let go while idle, so a new burst knows them. */
+  private readonly remembered = new Map<string, number>();
   private probesInFlight = 0;
   private waiting = 0;
   private closed = false;
   private readonly waitMs: number;
+  private readonly shortWaitMs: number;
   private readonly deferBaseMs: number;
   private readonly inboundGraceMs: number;
   private readonly now: () => number;
@@ -110,6 +124,7 @@ export class EndpointGate {
 
   constructor(private readonly o: EndpointGateOptions) {
     this.waitMs = o.waitMs ?? 1000;
+    this.shortWaitMs = o.shortWaitMs ?? this.waitMs / 2;
     this.inboundGraceMs = o.inboundGraceMs ?? 5000;
     this.deferBaseMs = Math.min(o.deferBaseMs ?? 1000, o.deferMaxMs);
     this.now = o.now ?? Date.now;
@@ -137,7 +152,7 @@ export class EndpointGate {
       return this.defer('endpoint_unhealthy', deferMs, state.started.length > 0);
     }
     if (state.started.length < this.o.perEndpoint && state.waiters.length === 0) return this.take(endpointId, state, false);
-    if (this.waiting >= (this.o.waitingBudget ?? this.o.perEndpoint)) return this.defer('endpoint_busy', this.waitMs, true);
+    if (this.waiting >= (this.o.waitingBudget ?? this.o.perEndpoint) && !this.slotSoon(state, now)) return this.defer('endpoint_busy', this.waitMs, true);
     this.waiting += 1;
     return new Promise<Admission>((resolve) => {
       const timer = setTimeout(() => {
@@ -153,6 +168,18 @@ export class EndpointGate {
       };
       state.waiters.push(wake);
     });
+  }
+
+  /**
+   * Whether a job of this endpoint would be let through (at once or after a wait for a slot) rather
+   * than deferred or parked: the endpoint is neither paused nor in trouble. Asking takes no slot.
+   */
+  accepting(endpointId: string): boolean {
+    if (this.closed) return false;
+    const state = this.states.get(endpointId);
+    if (!state) return true;
+    const now = this.now();
+    return state.pausedUntil <= now && !this.inTrouble(state, now);
   }
 
   /** For a new message of this endpoint: queue it now, delayed (paused, or no probe here yet) or park it. */
@@ -222,6 +249,7 @@ export class EndpointGate {
         state.started.splice(state.started.indexOf(startedAt), 1);
         if (probe) this.probesInFlight -= 1;
         const now = this.now();
+        state.recentMs = state.recentMs === null ? now - startedAt : 0.8 * state.recentMs + 0.2 * (now - startedAt);
         if (signal.kind === 'healthy') {
           state.failures = 0;
           state.pausedUntil = 0;
@@ -302,8 +330,30 @@ export class EndpointGate {
 
   private forget(endpointId: string, state: EndpointState): void {
     if (state.started.length === 0 && state.waiters.length === 0 && state.troubleSince === null && state.parked === 0 && !state.resuming) {
-      if (this.states.get(endpointId) === state) this.states.delete(endpointId);
+      if (this.states.get(endpointId) !== state) return;
+      this.states.delete(endpointId);
+      if (state.recentMs !== null) {
+        this.remembered.delete(endpointId);
+        this.remembered.set(endpointId, state.recentMs);
+        // The oldest go first (a Map iterates in insertion order).
+        if (this.remembered.size > REMEMBERED_ENDPOINTS) this.remembered.delete(this.remembered.keys().next().value!);
+      }
     }
+  }
+
+  /**
+   * Whether one more waiting job of this endpoint would get a slot within `shortWaitMs`: its requests
+   * have been taking little enough for the jobs already waiting, and none has been open much longer
+   * than they usually take (an endpoint that stops answering stops gathering waiters at once). Such
+   * waits hold the worker's slots only briefly — they free as fast as the endpoint answers — where
+   * parking would send each job through PostgreSQL and the queue twice more and, while the
+   * endpoint has parked messages, would park its new ones too, to come back only in rounds.
+   */
+  private slotSoon(state: EndpointState, now: number): boolean {
+    if (this.shortWaitMs <= 0 || state.recentMs === null) return false;
+    const oldest = state.started[0];
+    if (oldest !== undefined && now - oldest > Math.min(this.shortWaitMs, Math.max(100, 4 * state.recentMs))) return false;
+    return ((state.waiters.length + 1) / this.o.perEndpoint) * state.recentMs <= this.shortWaitMs;
   }
 
   private inTrouble(state: EndpointState, now: number): boolean {
@@ -319,7 +369,7 @@ export class EndpointGate {
   private state(endpointId: string): EndpointState {
     let state = this.states.get(endpointId);
     if (!state) {
-      state = { started: [], failures: 0, pausedUntil: 0, troubleSince: null, waiters: [], parked: 0, inbound: 0, inboundSince: 0, resuming: false, recheck: null, nextProbeAt: null };
+      state = { started: [], recentMs: this.remembered.get(endpointId) ?? null, failures: 0, pausedUntil: 0, troubleSince: null, waiters: [], parked: 0, inbound: 0, inboundSince: 0, resuming: false, recheck: null, nextProbeAt: null };
       this.states.set(endpointId, state);
     }
     return state;

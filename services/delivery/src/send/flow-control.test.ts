@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Webhook } from '@vigil/db';
+import { updateWebhook, type Webhook } from '@vigil/db';
 import type { RunningDelivery } from '../delivery';
 import { counterValue, createHarness, sampleAlert, type Harness } from '../testing/harness';
 import { startReceiver, type Receiver, type ReceivedRequest, type Reply } from '../testing/receiver';
@@ -44,7 +44,9 @@ async function statuses(webhookId: string): Promise<Record<string, number>> {
 }
 
 test('a backlog beyond an endpoint\'s slots is parked and delivered in full, never more than 2 requests at once', async () => {
-  const { hook, receiver } = await endpointWith(() => ({ hangMs: 20, status: 204 }));
+  // 150 ms per request: too slow for waiting jobs to get a slot soon, so those beyond the waiting
+  // budget are parked (an endpoint answering within a few ms keeps them waiting instead).
+  const { hook, receiver } = await endpointWith(() => ({ hangMs: 150, status: 204 }));
   const parkedBefore = await counterValue(delivery.metrics, 'vigil_delivery_parked_total');
   await h.publish(Array.from({ length: 200 }, () => sampleAlert(h.projectId)));
   await receiver.waitFor(() => receiver.ids().size === 200, 120_000, 'all 200 deliveries');
@@ -82,4 +84,19 @@ test('an endpoint that is down for a while gets probes only; its messages wait p
   assert.equal(receiver.ids().size, 40);
   const afterwards = receiver.requests.filter((r) => r.receivedAt >= downUntil);
   assert.equal(new Set(afterwards.map((r) => r.id)).size, afterwards.length, 'after recovery each message once');
+});
+
+test('a job that waited for a slot reads its message again: a URL changed meanwhile applies to its attempt', async () => {
+  const { hook, receiver: before } = await endpointWith(() => ({ hangMs: 600, status: 204 }));
+  const moved = await startReceiver({ secrets: () => [hook.secret], reply: () => ({ status: 204 }) });
+  receivers.push(moved);
+  // Two requests take the endpoint's 2 slots for 600 ms; the third job, read as it was taken,
+  // waits for a slot while the URL changes.
+  await h.publish(Array.from({ length: 3 }, () => sampleAlert(h.projectId)));
+  await before.waitFor(() => before.requests.length === 2, 30_000, 'two requests in flight');
+  assert.ok(await updateWebhook(h.pool, h.organizationId, hook.id, { url: moved.url }));
+  await moved.waitFor(() => moved.requests.length === 1, 30_000, 'the third message at the new URL');
+  assert.ok(moved.requests[0]!.verified);
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  assert.equal(before.requests.length, 2, 'nothing more at the old URL');
 });

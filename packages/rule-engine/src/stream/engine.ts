@@ -228,10 +228,13 @@ export class RuleEngine {
    */
   groupsOf(source: Source, record: InputRecord): Array<{ rule_id: string; project_id: number; group_key: string }> {
     const out: Array<{ rule_id: string; project_id: number; group_key: string }> = [];
-    const lists: Array<readonly Slot[]> = [];
+    const lists = this.scratch;
     const n = this.router.collect(source, record.project_id, record, lists);
     for (let l = 0; l < n; l++) {
-      for (const slot of lists[l] as readonly Slot[]) {
+      const list = lists[l] as readonly Slot[];
+      lists[l] = NO_SLOTS;
+      for (let i = 0; i < list.length; i++) {
+        const slot = list[i] as Slot;
         if (slot.compiled.matches(record)) out.push({ rule_id: slot.id, project_id: record.project_id, group_key: groupKeyOf(slot.compiled, record) });
       }
     }

@@ -44,8 +44,8 @@ interface Entry {
   ruleIds: readonly string[];
   origin: Origin;
   record: Buffer;
-  /** Names the (source, organization, rule list) within its message, for the field-set cache. */
-  fieldsKey: string;
+  /** The rule list's index within its message. */
+  list: number;
 }
 
 /** A message at or past the task's position, read: its entries, or null when it is not a routed message. */
@@ -60,12 +60,12 @@ function entriesOf(message: KafkaMessage): Entry[] | null {
       ruleIds: packed.ruleLists[e.list] as string[],
       origin: e.origin,
       record: packed.records[e.record] as Buffer,
-      fieldsKey: `${e.source}\u001f${e.organizationId}\u001f${e.list}`,
+      list: e.list,
     }));
   }
   const routed = readRouted(message.headers);
   if (routed === null || value === null) return null;
-  return [{ ...routed, record: value, fieldsKey: `${routed.source}\u001f${routed.organizationId}\u001f${routed.ruleIds.join('\n')}` }];
+  return [{ ...routed, record: value, list: 0 }];
 }
 
 export class DetectionStage {
@@ -176,15 +176,18 @@ export class DetectionStage {
         drop('invalid_message');
         continue;
       }
-      // The fields each (source, organization, rule list) of this message needs: decoded once per list.
-      const fieldSets = new Map<string, FieldSet>();
+      // The fields each rule list of this message needs (for the source and organization it was last used with).
+      const fieldSets: Array<{ source: Source; organizationId: number; fields: FieldSet } | undefined> = [];
       for (const e of entries) {
         if (task.isRepeat(e.origin)) {
           drop('repeated_origin');
           continue;
         }
-        let fields = fieldSets.get(e.fieldsKey);
-        if (fields === undefined) fieldSets.set(e.fieldsKey, (fields = this.fieldsFor(e.source, e.organizationId, e.ruleIds)));
+        let known = fieldSets[e.list];
+        if (known === undefined || known.source !== e.source || known.organizationId !== e.organizationId) {
+          fieldSets[e.list] = known = { source: e.source, organizationId: e.organizationId, fields: this.fieldsFor(e.source, e.organizationId, e.ruleIds) };
+        }
+        const fields = known.fields;
         const d = this.o.decoder.decode(e.source, e.record, fields);
         if (!d.ok) {
           // The routing stage decoded these very bytes under a schema the registry no longer has.

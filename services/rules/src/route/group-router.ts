@@ -116,6 +116,9 @@ async function prepareRound(o: GroupRouterOptions, sourceOf: (topic: string) => 
     for (const d of decoded) projects.add(d.record.project_id);
     await o.directory.resolve(projects);
     bySource[source].push(evaluate(o, source, batch.partition, decoded, counts[source]));
+    // A round is many batches of CPU work: let I/O that completed meanwhile (the detection stage's
+    // transactions, Kafka's acknowledgements) be handled between them.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   const packs = new Map<number, PackWriter>();
   for (const source of ['events', 'flows'] as const) pack(o, source, mergeByTime(bySource[source]), packs);

@@ -31,13 +31,13 @@ export class RecordDecoder {
   constructor(private readonly avro: ProjectedAvro) {}
 
   /** Makes the schemas of these values known (the registry is asked once per id); throws when it cannot be reached. */
-  learn(values: Iterable<Buffer | null>): Promise<void> {
-    const ids: number[] = [];
+  async learn(values: Iterable<Buffer | null>): Promise<void> {
+    let unknown: number[] | null = null;
     for (const v of values) {
       const id = schemaIdOf(v);
-      if (id !== null) ids.push(id);
+      if (id !== null && !this.avro.knows(id)) (unknown ??= []).push(id);
     }
-    return this.avro.learn(ids);
+    if (unknown !== null) await this.avro.learn(unknown);
   }
 
   /** Decodes one value whose schema `learn` was given; `fields` null decodes every field. */

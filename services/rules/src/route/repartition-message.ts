@@ -91,9 +91,8 @@ export function isAfter(a: Pick<Origin, 'offset' | 'index'>, b: Pick<Origin, 'of
 }
 
 /** Kafka's murmur2 (as in the Java client's `Utils.murmur2`), seed 0x9747b28c. */
-export function murmur2(data: Uint8Array): number {
+export function murmur2(data: Uint8Array, length = data.length): number {
   const m = 0x5bd1e995;
-  const length = data.length;
   let h = (0x9747b28c ^ length) | 0;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
@@ -117,10 +116,18 @@ export function murmur2(data: Uint8Array): number {
   return h | 0;
 }
 
+/** Scratch for keys' UTF-8 bytes (grown to the longest key seen). */
+let keyBytes = new Uint8Array(256);
+
 /** The partition Kafka's default partitioner gives a keyed record: toPositive(murmur2(key)) % n. */
 export function partitionFor(key: string, partitions: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
+  const max = key.length * 3;
+  if (keyBytes.length < max) keyBytes = new Uint8Array(Math.max(max, 2 * keyBytes.length));
+  const { written } = textEncoder.encodeInto(key, keyBytes);
+  return (murmur2(keyBytes, written) & 0x7fffffff) % partitions;
 }
+
+const textEncoder = new TextEncoder();
 
 // ── packed messages ─────────────────────────────────────────────────────────────────────────
 

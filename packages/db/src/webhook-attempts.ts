@@ -104,8 +104,10 @@ async function recordOnce(db: Queryable, records: readonly AttemptRecord[], opti
     failure_reason: r.failureReason,
     next_attempt_at: r.nextAttemptAt?.toISOString() ?? null,
   }));
-  const { rows } = await db.query<{ kind: 'attempt' | 'disabled'; id: string; attempt: number | null; reason: 'endpoint_gone' | 'failing' | null }>(
-    `with r as (
+  // Named: parsed and planned once per connection rather than for every batch of attempts.
+  const { rows } = await db.query<{ kind: 'attempt' | 'disabled'; id: string; attempt: number | null; reason: 'endpoint_gone' | 'failing' | null }>({
+    name: 'vigil_webhook_record_attempts',
+    text: `with r as (
        select * from json_to_recordset($1::json) as r(message_id text, webhook_id uuid, trigger text, started_at timestamptz,
          duration_ms float8, url text, status_code int, error_class text, error text, response_headers jsonb, response_body text,
          response_body_truncated bool, remote_address text, message_status text, failure_reason text, next_attempt_at timestamptz)
@@ -149,8 +151,8 @@ async function recordOnce(db: Queryable, records: readonly AttemptRecord[], opti
      union all
      -- disabled_at equals now() only on rows this statement disabled (now() is fixed per transaction).
      select 'disabled', id::text, null, disabled_reason from w where status = 'disabled' and disabled_at = now()`,
-    [JSON.stringify(attempts), JSON.stringify([...endpoints.values()]), options.disableAfterMs],
-  );
+    values: [JSON.stringify(attempts), JSON.stringify([...endpoints.values()]), options.disableAfterMs],
+  });
   const result: RecordedAttempts = { attempts: new Map(), disabled: [] };
   for (const row of rows) {
     if (row.kind === 'attempt') result.attempts.set(row.id, row.attempt!);

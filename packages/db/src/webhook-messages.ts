@@ -48,9 +48,11 @@ export async function insertMessages(db: Queryable, events: readonly WebhookEven
   const uniqueEvents = [...new Map(events.map((e) => [e.id, e])).values()];
   const uniqueMessages = [...new Map(messages.map((m) => [m.id, m])).values()];
   // One statement (the foreign key is checked at its end). "do update … where pending" returns the
-  // messages inserted now and the existing ones still pending.
-  const { rows } = await db.query<PendingMessage>(
-    `with events as (
+  // messages inserted now and the existing ones still pending. Named, as the statements delivery runs
+  // for every batch: parsed and planned once per connection, not each time.
+  const { rows } = await db.query<PendingMessage>({
+    name: 'vigil_webhook_insert_messages',
+    text: `with events as (
        insert into webhook_events (id, organization_id, project_id, type, alert_id, payload, occurred_at)
        select id, organization_id, project_id, type, alert_id, payload, occurred_at
        from json_to_recordset($1::json) as r(id text, organization_id bigint, project_id bigint, type text, alert_id text, payload text, occurred_at timestamptz)
@@ -60,7 +62,7 @@ export async function insertMessages(db: Queryable, events: readonly WebhookEven
      select id, webhook_id, event_id, id, now() from json_to_recordset($2::json) as r(id text, webhook_id uuid, event_id text)
      on conflict (id) do update set job_id = webhook_messages.job_id where webhook_messages.status = 'pending'
      returning id, webhook_id, job_id`,
-    [
+    values: [
       JSON.stringify(
         uniqueEvents.map((e) => ({
           id: e.id,
@@ -74,7 +76,7 @@ export async function insertMessages(db: Queryable, events: readonly WebhookEven
       ),
       JSON.stringify(uniqueMessages.map((m) => ({ id: m.id, webhook_id: m.webhookId, event_id: m.eventId }))),
     ],
-  );
+  });
   return rows;
 }
 
@@ -98,16 +100,17 @@ export interface DeliverableMessage {
 
 export async function loadDeliverableMessages(db: Queryable, ids: readonly string[]): Promise<DeliverableMessage[]> {
   if (ids.length === 0) return [];
-  const { rows } = await db.query<DeliverableMessage>(
-    `select m.id, m.webhook_id, w.organization_id, m.status, m.attempts, m.job_id, e.type, e.payload, w.url, w.headers,
+  const { rows } = await db.query<DeliverableMessage>({
+    name: 'vigil_webhook_load_messages',
+    text: `select m.id, m.webhook_id, w.organization_id, m.status, m.attempts, m.job_id, e.type, e.payload, w.url, w.headers,
        array_remove(array[w.secret, case when w.previous_secret_expires_at > now() then w.previous_secret end], null) as secrets,
        w.status as webhook_status, m.created_at
      from webhook_messages m
      join webhook_events e on e.id = m.event_id
      join webhooks w on w.id = m.webhook_id
      where m.id = any ($1::text[])`,
-    [ids],
-  );
+    values: [ids],
+  });
   return rows;
 }
 

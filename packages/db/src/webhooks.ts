@@ -224,14 +224,16 @@ export interface WebhookSubscription {
  */
 export async function subscriptionsForProjects(db: Queryable, projectIds: readonly number[]): Promise<WebhookSubscription[]> {
   if (projectIds.length === 0) return [];
-  const { rows } = await db.query<WebhookSubscription>(
-    `select p.id as project_id, p.organization_id, w.id as webhook_id, w.event_types, w.min_severity, w.created_at
+  // Named: planned once per connection (delivery runs it for every batch of alerts).
+  const { rows } = await db.query<WebhookSubscription>({
+    name: 'vigil_webhook_subscriptions',
+    text: `select p.id as project_id, p.organization_id, w.id as webhook_id, w.event_types, w.min_severity, w.created_at
      from projects p
      join webhooks w on w.organization_id = p.organization_id and w.status = 'enabled'
        and (w.project_ids is null or p.id = any (w.project_ids))
      where p.id = any ($1::bigint[])`,
-    [[...new Set(projectIds)]],
-  );
+    values: [[...new Set(projectIds)]],
+  });
   return rows;
 }
 

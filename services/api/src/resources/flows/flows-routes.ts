@@ -17,7 +17,7 @@ function rollupWindow(q: { since?: Date; until?: Date; window?: number }) {
   return minuteWindow(since, until);
 }
 
-/** Flow records (`event:read`): filtered cursor pages, and top talkers and protocols from the one-minute rollups. */
+/** Flow records (`event:read`): filtered cursor pages, and top talkers and protocols from the hourly and one-minute rollups. */
 export function flowRoutes(s: ApiServices): AnyRoute[] {
   const onLookup = (result: 'hit' | 'miss') => s.metrics.rollupCache.inc({ result });
   const talkersCache = new RollupCache<Awaited<ReturnType<typeof queryTopTalkers>>>(s.rollupCacheTtlMs, 1000, onLookup);
@@ -50,7 +50,9 @@ export function flowRoutes(s: ApiServices): AnyRoute[] {
       path: '/v1/flows/top-talkers',
       operationId: 'topTalkers',
       summary: 'Top sources, destinations or pairs by bytes, packets or flows',
-      description: 'Summed from the one-minute rollups over whole minutes; a biflow counts as two directed flows.',
+      description:
+        'Summed from the rollups over whole minutes (whole UTC hours from the hourly rollups, the minutes at the edges from the ' +
+        'one-minute rollups); a biflow counts as two directed flows.',
       tag: 'flows',
       auth: { scope: 'event:read' },
       query: topTalkersQuery,
@@ -70,7 +72,7 @@ export function flowRoutes(s: ApiServices): AnyRoute[] {
       path: '/v1/flows/protocols',
       operationId: 'flowProtocols',
       summary: 'Traffic per IP protocol',
-      description: 'Summed from the one-minute rollups over whole minutes, largest first.',
+      description: 'Summed from the rollups over whole minutes (hourly rollups for whole UTC hours, one-minute rollups at the edges), largest first.',
       tag: 'flows',
       auth: { scope: 'event:read' },
       query: protocolsQuery,

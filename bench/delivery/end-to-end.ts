@@ -17,7 +17,6 @@
  * Run: node --import tsx bench/delivery/end-to-end.ts [deliveries=6000] [steadySeconds=15]
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -28,6 +27,7 @@ import { testEnv } from '@vigil/testkit';
 import { spawnDelivery, type DeliveryProcess } from '../../services/delivery/src/testing/delivery-process';
 import { createHarness, sampleAlert, type Harness } from '../../services/delivery/src/testing/harness';
 import { startReceiver, type Receiver } from '../../services/delivery/src/testing/receiver';
+import { cpuSeconds, quantile } from './measure';
 
 const DELIVERIES = Number(process.argv[2] ?? 6000);
 const STEADY_SECONDS = Number(process.argv[3] ?? 15);
@@ -39,16 +39,6 @@ try {
 } catch {
   console.error('set KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL and REDIS_URL (source /tmp/vigil-dev/env.sh)');
   process.exit(2);
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
 }
 
 const latencies = (receiver: Receiver, from: number) =>

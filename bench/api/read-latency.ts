@@ -22,6 +22,7 @@ import { queryEventsRendered as queryEvents } from '../../services/api/src/resou
 import { minuteWindow, queryFlowsRendered, queryTopTalkers } from '../../services/api/src/resources/flows/flow-query';
 import { listAlertsRendered } from '../../services/api/src/resources/alerts/alert-page';
 import { seedBenchData, type SeededData } from './seed-data';
+import { cpuSeconds } from '../delivery/measure';
 
 const { values: args } = parseArgs({
   options: {
@@ -92,6 +93,9 @@ interface Measured {
   p99: number;
   requests: number;
   non2xx: number;
+  /** CPU µs per request of the API process and of its PostgreSQL backends (from /proc). */
+  apiCpuUs?: number;
+  pgCpuUs?: number;
 }
 
 const UNIT: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
@@ -236,10 +240,17 @@ async function measure(list: Scenario[], env: Record<string, string>, suffix = '
         continue;
       }
       await wrk(url, token, 2, connections); // warm-up
+      const cpu0 = await cpu(api.pid!);
       const m = await wrk(url, token, seconds, connections);
+      const cpu1 = await cpu(api.pid!);
+      m.apiCpuUs = ((cpu1.api - cpu0.api) * 1e6) / m.requests;
+      m.pgCpuUs = ((cpu1.postgres - cpu0.postgres) * 1e6) / m.requests;
       const named = { ...s, name: s.name + suffix };
       results.push({ s: named, m });
-      log(`  ${named.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms${m.non2xx ? `, ${m.non2xx} non-2xx` : ''}`);
+      log(
+        `  ${named.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, ` +
+          `CPU per request: API ${m.apiCpuUs.toFixed(0)} µs, PostgreSQL ${m.pgCpuUs.toFixed(0)} µs${m.non2xx ? `, ${m.non2xx} non-2xx` : ''}`,
+      );
     }
   } finally {
     // Waits for the exit, so the next API (and a CPU profile being written) does not overlap.
@@ -249,6 +260,20 @@ async function measure(list: Scenario[], env: Record<string, string>, suffix = '
   }
 }
 
+/** CPU seconds used so far by the API process and by its PostgreSQL backends (PostgreSQL runs on this machine). */
+async function cpu(apiPid: number): Promise<{ api: number; postgres: number }> {
+  const { rows } = await pool.query<{ pid: number }>(`select pid from pg_stat_activity where application_name = 'vigil-api' and datname = current_database()`);
+  let postgres = 0;
+  for (const row of rows) {
+    try {
+      postgres += cpuSeconds(row.pid);
+    } catch {
+      // the backend ended meanwhile
+    }
+  }
+  return { api: cpuSeconds(apiPid), postgres };
+}
+
 const only = args.only ? new RegExp(args.only, 'i') : null;
 const all = scenarios(data, deepCursor).filter((s) => s.kind === 'baseline' || !only || only.test(s.name));
 await measure(all, {});
@@ -256,13 +281,17 @@ await measure(all, {});
 await measure(all.filter((s) => s.kind === 'top-talkers'), { VIGIL_API_ROLLUP_CACHE_TTL: '0' }, ' (cache off)');
 
 const base = results[0]!.m;
-log(`\n${connections} concurrent connections, ${seconds} s per scenario, API and PostgreSQL on this machine (${(await import('node:os')).cpus().length} cores)\n`);
-log('| scenario | req/s | p50 ms | p99 ms | p99 / baseline | req/s / baseline | goal (p99) | met |');
-log('|---|---|---|---|---|---|---|---|');
+const os = await import('node:os');
+log(
+  `\n${connections} concurrent connections, ${seconds} s per scenario, API and PostgreSQL on this machine (${os.cpus().length} cores, ` +
+    `load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`,
+);
+log('| scenario | req/s | p50 ms | p99 ms | p99 / baseline | req/s / baseline | API CPU µs/req | PostgreSQL CPU µs/req | goal (p99) | met |');
+log('|---|---|---|---|---|---|---|---|---|---|');
 for (const { s, m } of results) {
   const goal = s.kind === 'list' ? 50 : s.kind === 'top-talkers' ? 200 : null;
   log(
-    `| ${s.name} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${(m.p99 / base.p99).toFixed(2)}× | ${(m.rps / base.rps).toFixed(2)}× | ${goal ? `< ${goal} ms` : '—'} | ${goal ? (m.requests > 0 && m.p99 < goal ? 'yes' : 'no') : '—'} |`,
+    `| ${s.name} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${(m.p99 / base.p99).toFixed(2)}× | ${(m.rps / base.rps).toFixed(2)}× | ${m.apiCpuUs?.toFixed(0) ?? '—'} | ${m.pgCpuUs?.toFixed(0) ?? '—'} | ${goal ? `< ${goal} ms` : '—'} | ${goal ? (m.requests > 0 && m.p99 < goal ? 'yes' : 'no') : '—'} |`,
   );
 }
 

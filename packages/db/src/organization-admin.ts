@@ -3,7 +3,8 @@ import type { Queryable } from './pool';
 
 /** The organization a token belongs to, as the API shows it. */
 export async function getOrganization(db: Queryable, organizationId: number): Promise<Organization | null> {
-  const { rows } = await db.query<Organization>('select id, slug, name, created_at from organizations where id = $1', [organizationId]);
+  // Named: parsed and planned once per connection (the API runs it for every GET /v1/organization).
+  const { rows } = await db.query<Organization>({ name: 'vigil_api_organization', text: 'select id, slug, name, created_at from organizations where id = $1', values: [organizationId] });
   return rows[0] ?? null;
 }
 

@@ -1,13 +1,13 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Pool } from '@vigil/db';
 import type { Logger } from '@vigil/logging';
-import { newRequestId } from '@vigil/logging';
 import { adminRoutes, type ReadinessChecks, type Registry } from '@vigil/service-runtime';
 import { accessControl } from './auth/access-control';
 import { TokenVerifier } from './auth/token-verifier';
 import { createApiMetrics, type ApiMetrics } from './api-metrics';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './http/error-handler';
 import { methodCheck } from './http/method-check';
+import { requestIdSource } from './http/request-id';
 import { registerRoutes, type AnyRoute } from './http/routes';
 import { SlidingWindowLimiter } from './rate-limit/sliding-window';
 import { apiRoutes } from './resources/api-routes';
@@ -61,7 +61,15 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
     ttlMs: o.tokenCacheTtlMs,
     onLookup: (result) => metrics.tokenCache.inc({ result }),
   });
-  const limiter = new SlidingWindowLimiter(o.redis, o.redisPrefix);
+  let lastSyncWarning = 0;
+  const limiter = new SlidingWindowLimiter(o.redis, o.redisPrefix, {
+    onSyncError: (err) => {
+      if (Date.now() - lastSyncWarning < 10_000) return;
+      lastSyncWarning = Date.now();
+      o.logger.warn({ err }, 'rate-limit counts could not be added in Redis; they are sent again, and requests are decided in Redis once the counts are stale');
+    },
+  });
+  limiter.listen();
   const services: ApiServices = {
     pool: o.pool,
     logger: o.logger,
@@ -79,7 +87,7 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
     loggerInstance: o.logger,
     // One access-log line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
-    genReqId: () => newRequestId(),
+    genReqId: requestIdSource(),
     requestIdHeader: false,
     bodyLimit: o.bodyLimit,
     trustProxy: o.trustProxy,
@@ -88,29 +96,34 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
   }) as unknown as FastifyInstance;
   app.decorateRequest('principal', null);
   app.decorateRequest('errorCode', null);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   app.addHook('onRequest', accessControl({ verifier, limiter, defaultLimit: o.defaultRateLimit, anonymousLimit: o.anonymousRateLimit, metrics, logger: o.logger }));
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.config.admin) return;
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.routeOptions.config.admin) return done();
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.requests.inc({ method: request.method, route, status: reply.statusCode, code: request.errorCode ?? 'ok' });
     metrics.duration.observe({ method: request.method, route }, seconds);
-    o.logger.info(
-      {
-        request_id: request.id,
-        method: request.method,
-        route,
-        status: reply.statusCode,
-        ...(request.errorCode ? { code: request.errorCode } : {}),
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-        token_id: request.principal?.tokenId,
-      },
-      'request',
-    );
+    if (o.logger.isLevelEnabled('info')) {
+      o.logger.info(
+        {
+          request_id: request.id,
+          method: request.method,
+          route,
+          status: reply.statusCode,
+          ...(request.errorCode ? { code: request.errorCode } : {}),
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          token_id: request.principal?.tokenId,
+        },
+        'request',
+      );
+    }
+    done();
   });
+  app.addHook('onClose', async () => limiter.close());
   app.setErrorHandler(errorHandler(o.logger));
   app.setNotFoundHandler(notFoundHandler);
 

@@ -105,6 +105,12 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /** The query of a route that declares none: no parameter is accepted (built once; building a zod schema is costly). */
 const NO_QUERY = z.strictObject({});
 
+/** The query of a route that declares none: `{}`, or the refusal naming every parameter given. */
+function noQuery(query: unknown): Record<string, never> {
+  if (query === null || query === undefined || (typeof query === 'object' && Object.keys(query).length === 0)) return {};
+  return parseInput(NO_QUERY, query, 'query');
+}
+
 /** Registers declared routes on a Fastify instance. */
 export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[], log: Logger): void {
   for (const route of routes) {
@@ -115,7 +121,7 @@ export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]
       handler: async (request, reply) => {
         const ctx: RouteContext<unknown, unknown, unknown> = {
           params: route.params ? parseInput(route.params, request.params, 'path') : undefined,
-          query: route.query ? parseInput(route.query, request.query ?? {}, 'query') : parseInput(NO_QUERY, request.query ?? {}, 'query'),
+          query: route.query ? parseInput(route.query, request.query ?? {}, 'query') : noQuery(request.query),
           body: route.body ? parseInput(route.body, request.body, 'body') : undefined,
           get principal(): Principal {
             if (!request.principal) throw new ApiError('unauthorized');

@@ -243,13 +243,15 @@ async function measure(list: Scenario[], env: Record<string, string>, suffix = '
       const cpu0 = await cpu(api.pid!);
       const m = await wrk(url, token, seconds, connections);
       const cpu1 = await cpu(api.pid!);
-      m.apiCpuUs = ((cpu1.api - cpu0.api) * 1e6) / m.requests;
-      m.pgCpuUs = ((cpu1.postgres - cpu0.postgres) * 1e6) / m.requests;
+      if (m.requests > 0) {
+        m.apiCpuUs = ((cpu1.api - cpu0.api) * 1e6) / m.requests;
+        m.pgCpuUs = ((cpu1.postgres - cpu0.postgres) * 1e6) / m.requests;
+      }
       const named = { ...s, name: s.name + suffix };
       results.push({ s: named, m });
       log(
         `  ${named.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, ` +
-          `CPU per request: API ${m.apiCpuUs.toFixed(0)} µs, PostgreSQL ${m.pgCpuUs.toFixed(0)} µs${m.non2xx ? `, ${m.non2xx} non-2xx` : ''}`,
+          `CPU per request: API ${m.apiCpuUs?.toFixed(0) ?? '—'} µs, PostgreSQL ${m.pgCpuUs?.toFixed(0) ?? '—'} µs${m.non2xx ? `, ${m.non2xx} non-2xx` : ''}`,
       );
     }
   } finally {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createPool } from '@vigil/db';
 import { AvroFlowWriter, FlowBodyDecoder, FlowMessageBuilder } from '@vigil/flow-publisher';
-import { ThreadedProducer, createCodecs, createKafka, createSchemaRegistry, ensureTopics } from '@vigil/kafka';
+import { BatchingProducer, createCodecs, createKafka, createSchemaRegistry, ensureTopics } from '@vigil/kafka';
 import type { Logger } from '@vigil/logging';
 import { adminRoutes, createMetrics, type Registry } from '@vigil/service-runtime';
 import { Authorizer } from './auth/authorize';
@@ -52,15 +52,10 @@ export async function startIngest(config: IngestConfig, logger: Logger): Promise
   });
   redis.on('error', () => undefined); // reported by the limiter when a sync fails
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'vigil-ingest', logger });
-  // Kafka's encoding work runs on a producer thread: the main thread only answers requests.
-  const producer = new ThreadedProducer({
-    brokers: config.KAFKA_BROKERS,
-    clientId: 'vigil-ingest',
-    service: 'ingest',
-    logLevel: logger.level,
+  const producer = new BatchingProducer(kafka, {
     lingerMs: config.VIGIL_INGEST_PRODUCE_LINGER,
     // Bounded retries: a write that cannot be acknowledged fails in seconds and is answered 503.
-    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+    producer: { retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 } },
   });
   let admin: ReturnType<typeof kafka.admin> | null = null;
   /** Readiness: a metadata request through an admin client, connected on first use. */

@@ -8,8 +8,13 @@
  * turn of the event loop are framed into one transferred buffer, posted to the producer thread, and
  * answered when that thread's `BatchingProducer` reports the acknowledgement.
  *
- * If the thread dies, every waiting and later `send` rejects (the caller answers 503 or spools) and
- * the next `send` after a short pause starts a new thread.
+ * If the thread dies, every waiting `send` rejects; `onThreadDeath` tells the owner, and otherwise the
+ * next `send` after a short pause starts a new thread.
+ *
+ * It pays where the main thread is the bottleneck and a core is free for the producer (the
+ * collector, whose main thread decodes flows). It does not where the cores are already full: kafkajs
+ * on a mostly idle thread costs several times what it costs inline on a busy one, which is why ingest
+ * keeps its producer on the main thread (measured in docs/ingest.md).
  */
 import { Worker } from 'node:worker_threads';
 import type { Message } from 'kafkajs';

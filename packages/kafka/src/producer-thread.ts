@@ -8,8 +8,8 @@
  * turn of the event loop are framed into one transferred buffer, posted to the producer thread, and
  * answered when that thread's `BatchingProducer` reports the acknowledgement.
  *
- * If the thread dies, every waiting `send` rejects; `onThreadDeath` tells the owner, and otherwise the
- * next `send` after a short pause starts a new thread.
+ * If the thread dies, every waiting and later `send` rejects and `onThreadDeath` tells the owner, who
+ * decides what to do (the collector exits so that its supervisor starts it afresh).
  *
  * It pays where the main thread is the bottleneck and a core is free for the producer (the
  * collector, whose main thread decodes flows). It does not where the cores are already full: kafkajs
@@ -31,9 +31,7 @@ export interface ProducerThreadData {
 
 export interface ThreadedProducerOptions extends ProducerThreadData {
   /**
-   * Told when the producer thread dies unexpectedly. Its waiting sends fail either way; without this
-   * hook the next send starts a new thread, with it the owner decides (e.g. a service exits so that
-   * its supervisor starts it afresh).
+   * Told when the producer thread dies unexpectedly; its waiting and later sends fail.
    */
   onThreadDeath?: (err: Error) => void;
 }
@@ -65,8 +63,6 @@ interface Caller {
 
 /** Marks an absent key or partition in the framing. */
 const NONE = 0xffffffff;
-/** How long after a thread died the next one may start. */
-const RESTART_PAUSE_MS = 1000;
 
 function bytesOf(v: Message['key'] | Message['value']): Buffer | null {
   if (v === null || v === undefined) return null;
@@ -212,8 +208,6 @@ class ProducerThread {
 
 export class ThreadedProducer implements MessageProducer {
   private thread: ProducerThread | null = null;
-  private starting: Promise<ProducerThread> | null = null;
-  private diedAt = 0;
   private queue: Caller[] = [];
   private scheduled = false;
   private closing = false;
@@ -227,7 +221,13 @@ export class ThreadedProducer implements MessageProducer {
 
   /** Starts the thread and connects its producer; rejects if Kafka cannot be reached. */
   async connect(): Promise<void> {
-    await this.ensureThread();
+    if (this.thread !== null) return;
+    const thread = await ProducerThread.start(this.data, (err) => this.options.onThreadDeath?.(err));
+    if (this.closing) {
+      await thread.close().catch(() => undefined);
+      throw new Error('the producer is closed');
+    }
+    this.thread = thread;
   }
 
   send(topic: string, messages: Message[]): Promise<void> {
@@ -252,38 +252,9 @@ export class ThreadedProducer implements MessageProducer {
   async disconnect(): Promise<void> {
     await this.flush();
     this.closing = true;
-    await this.starting?.catch(() => undefined);
     const thread = this.thread;
     this.thread = null;
     await thread?.close();
-  }
-
-  private ensureThread(): Promise<ProducerThread> {
-    if (this.thread !== null && this.thread.dead === null) return Promise.resolve(this.thread);
-    if (this.thread !== null) {
-      this.diedAt = Date.now();
-      this.thread = null;
-    }
-    if (this.starting !== null) return this.starting;
-    if (Date.now() - this.diedAt < RESTART_PAUSE_MS) return Promise.reject(new Error('the Kafka producer thread is restarting'));
-    const starting = ProducerThread.start(this.data, (err) => this.options.onThreadDeath?.(err)).then(
-      (thread) => {
-        this.starting = null;
-        if (this.closing) {
-          void thread.close().catch(() => undefined);
-          throw new Error('the producer is closed');
-        }
-        this.thread = thread;
-        return thread;
-      },
-      (err: unknown) => {
-        this.starting = null;
-        this.diedAt = Date.now();
-        throw err;
-      },
-    );
-    this.starting = starting;
-    return starting;
   }
 
   /** Posts everything queued in this turn as one framed batch. */
@@ -296,26 +267,26 @@ export class ThreadedProducer implements MessageProducer {
       const error = err instanceof Error ? err : new Error(String(err));
       for (const c of callers) c.reject(error);
     };
-    const deliver = (thread: ProducerThread) => {
-      const byTopic = new Map<string, Message[]>();
-      for (const c of callers) {
-        const list = byTopic.get(c.topic);
-        if (list === undefined) byTopic.set(c.topic, c.messages.slice());
-        else for (const m of c.messages) list.push(m);
-      }
-      let sent: Promise<void>;
-      try {
-        sent = thread.send([...byTopic.keys()], [...byTopic.values()]);
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      sent.then(() => {
-        for (const c of callers) c.resolve();
-      }, fail);
-    };
     const thread = this.thread;
-    if (thread !== null && thread.dead === null) deliver(thread);
-    else this.ensureThread().then(deliver, fail);
+    if (thread === null || thread.dead !== null) {
+      fail(thread?.dead ?? new Error('the producer is not connected'));
+      return;
+    }
+    const byTopic = new Map<string, Message[]>();
+    for (const c of callers) {
+      const list = byTopic.get(c.topic);
+      if (list === undefined) byTopic.set(c.topic, c.messages.slice());
+      else for (const m of c.messages) list.push(m);
+    }
+    let sent: Promise<void>;
+    try {
+      sent = thread.send([...byTopic.keys()], [...byTopic.values()]);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    sent.then(() => {
+      for (const c of callers) c.resolve();
+    }, fail);
   }
 }

@@ -279,7 +279,9 @@ async function cpu(apiPid: number): Promise<{ api: number; postgres: number }> {
 const only = args.only ? new RegExp(args.only, 'i') : null;
 const all = scenarios(data, deepCursor).filter((s) => s.kind === 'baseline' || !only || only.test(s.name));
 await measure(all, {});
-// Top talkers again with every request aggregating the rollups (no shared answers): the query's own cost.
+// List pages again with every request running its own query (no shared reads), and top talkers again
+// with every request aggregating the rollups (no shared answers): what each query costs on its own.
+await measure(all.filter((s) => s.kind === 'list'), { VIGIL_API_SHARED_READS: 'false' }, ' (shared reads off)');
 await measure(all.filter((s) => s.kind === 'top-talkers'), { VIGIL_API_ROLLUP_CACHE_TTL: '0' }, ' (cache off)');
 
 const base = results[0]!.m;

@@ -9,6 +9,7 @@ import { errorHandler, frameworkErrorHandler, notFoundHandler } from './http/err
 import { methodCheck } from './http/method-check';
 import { requestIdSource } from './http/request-id';
 import { registerRoutes, type AnyRoute } from './http/routes';
+import { SharedReads } from './http/shared-reads';
 import { SlidingWindowLimiter } from './rate-limit/sliding-window';
 import { apiRoutes } from './resources/api-routes';
 import type { Redis } from 'ioredis';
@@ -34,6 +35,8 @@ export interface ApiAppOptions {
   backtestTimeoutMs: number;
   /** How long top-talker and protocol answers are reused (0: never). */
   rollupCacheTtlMs: number;
+  /** Whether concurrent identical list requests share one query (default true). */
+  sharedReads?: boolean;
 }
 
 /** What resource handlers share: the database and the few services that outlive a request. */
@@ -48,6 +51,8 @@ export interface ApiServices {
   delivery: Pick<WebhookControl, 'redeliver' | 'sendTest'>;
   backtestTimeoutMs: number;
   rollupCacheTtlMs: number;
+  /** List pages being read, shared by identical concurrent requests. */
+  sharedReads: SharedReads;
 }
 
 const ADMIN_PATHS = ['/healthz', '/readyz', '/metrics'];
@@ -81,6 +86,7 @@ export function buildApiApp(o: ApiAppOptions): { app: FastifyInstance; routes: A
     delivery: o.delivery,
     backtestTimeoutMs: o.backtestTimeoutMs,
     rollupCacheTtlMs: o.rollupCacheTtlMs,
+    sharedReads: new SharedReads(o.sharedReads ?? true, (result) => metrics.sharedReads.inc({ result })),
   };
 
   const app: FastifyInstance = Fastify({

@@ -12,6 +12,7 @@ import { Counter, Histogram, type Registry } from '@vigil/service-runtime';
  * - `vigil_api_token_cache_total{result}`: token look-ups served from memory (hit) or the database (miss).
  * - `vigil_api_export_rows_total{resource}`: rows streamed by NDJSON exports.
  * - `vigil_api_rollup_cache_total{result}`: top-talker and protocol answers served from the short-lived cache (hit) or queried (miss).
+ * - `vigil_api_shared_reads_total{result}`: list pages that ran their own query (led) or were answered by an identical one already running (joined).
  */
 export function createApiMetrics(registry: Registry) {
   const registers = [registry];
@@ -29,6 +30,7 @@ export function createApiMetrics(registry: Registry) {
     rateLimitErrors: new Counter({ name: 'vigil_api_rate_limit_errors_total', help: 'Requests let through because the rate limit store failed', registers }),
     tokenCache: new Counter({ name: 'vigil_api_token_cache_total', help: 'Token look-ups by cache result', labelNames: ['result'], registers }),
     rollupCache: new Counter({ name: 'vigil_api_rollup_cache_total', help: 'Rollup answers by cache result', labelNames: ['result'], registers }),
+    sharedReads: new Counter({ name: 'vigil_api_shared_reads_total', help: 'List reads that ran their query (led) or shared one already running (joined)', labelNames: ['result'], registers }),
     exportRows: new Counter({ name: 'vigil_api_export_rows_total', help: 'Rows streamed by exports', labelNames: ['resource'], registers }),
   };
 }

@@ -51,6 +51,7 @@ export async function startApi(config: ApiConfig, logger: Logger): Promise<Runni
     delivery,
     backtestTimeoutMs: config.VIGIL_API_BACKTEST_TIMEOUT,
     rollupCacheTtlMs: config.VIGIL_API_ROLLUP_CACHE_TTL,
+    sharedReads: config.VIGIL_API_SHARED_READS,
   });
   try {
     await app.listen({ host: config.VIGIL_API_ADDR.host, port: config.VIGIL_API_ADDR.port });

@@ -25,6 +25,8 @@ export const apiConfigShape = {
   VIGIL_API_BACKTEST_TIMEOUT: durationMs('60s'),
   /** How long a top-talker or protocol answer is reused for identical requests (0 turns the cache off). */
   VIGIL_API_ROLLUP_CACHE_TTL: durationMs('10s'),
+  /** Concurrent identical list requests (events, flows, alerts) of one organization share one query (`false`: each runs its own). */
+  VIGIL_API_SHARED_READS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** Trust X-Forwarded-For for the client address (only behind a proxy that sets it). */
   VIGIL_API_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** Where senders reach ingest: the DSNs the API shows are built from it (as `vigil project create` does). */

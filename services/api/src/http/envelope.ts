@@ -47,7 +47,14 @@ export type CursorPagination = z.infer<typeof cursorPaginationSchema>;
  * JavaScript values and serialised again.
  */
 export class RenderedItems {
+  private joined: string | undefined;
+
   constructor(readonly texts: readonly string[]) {}
+
+  /** The items as one JSON array (joined once: requests sharing a read send the same text). */
+  get json(): string {
+    return (this.joined ??= `[${this.texts.join(',')}]`);
+  }
 
   get length(): number {
     return this.texts.length;
@@ -58,7 +65,7 @@ export function successBody(requestId: string, data: unknown, pagination?: PageP
   const meta = { request_id: requestId, timestamp: new Date().toISOString() };
   if (data instanceof RenderedItems) {
     const tail = pagination === undefined ? '' : `,"pagination":${JSON.stringify(pagination)}`;
-    return `{"data":[${data.texts.join(',')}],"meta":${JSON.stringify(meta)}${tail}}`;
+    return `{"data":${data.json},"meta":${JSON.stringify(meta)}${tail}}`;
   }
   return JSON.stringify(pagination === undefined ? { data, meta } : { data, meta, pagination });
 }

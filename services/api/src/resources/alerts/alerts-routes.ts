@@ -5,6 +5,7 @@ import { RenderedItems } from '../../http/envelope';
 import { conflict, notFound } from '../../http/error-catalog';
 import { cursorPage, cursorPosition } from '../../http/pagination';
 import { defineRoute, type AnyRoute } from '../../http/routes';
+import { listReadKey } from '../../http/shared-reads';
 import { checkTimeRange } from '../list-filters';
 import { requireProject } from '../projects/project-lookup';
 import { listAlertsRendered, renderedAlertPosition } from './alert-page';
@@ -46,6 +47,7 @@ export function alertRoutes(s: ApiServices): AnyRoute[] {
         try {
           const result = await change(s.pool, principal.organizationId, params.alert_id, principal.tokenName);
           if (!result) throw notFound(`alert ${params.alert_id}`);
+          s.sharedReads.startAfterWrite('alerts', principal.organizationId);
           return detail(principal.organizationId, result.alert);
         } catch (err) {
           if (err instanceof AlertStateError) throw conflict(`alert ${params.alert_id} is ${err.status}`);
@@ -67,20 +69,22 @@ export function alertRoutes(s: ApiServices): AnyRoute[] {
       handler: async ({ principal, query }) => {
         checkTimeRange(query.since, query.until);
         const after = cursorPosition('alerts', query.after);
-        const projectIds = query.project === undefined ? undefined : [(await requireProject(s.pool, principal.organizationId, query.project)).id];
-        const rows = await listAlertsRendered(s.pool, {
-          organizationId: principal.organizationId,
-          projectIds,
-          status: query.status,
-          severity: query.severity,
-          ruleId: query.rule,
-          since: query.since,
-          until: query.until,
-          ...(after ? { after } : {}),
-          limit: query.limit + 1,
+        return s.sharedReads.run(listReadKey('alerts', principal.organizationId, query), async () => {
+          const projectIds = query.project === undefined ? undefined : [(await requireProject(s.pool, principal.organizationId, query.project)).id];
+          const rows = await listAlertsRendered(s.pool, {
+            organizationId: principal.organizationId,
+            projectIds,
+            status: query.status,
+            severity: query.severity,
+            ruleId: query.rule,
+            since: query.since,
+            until: query.until,
+            ...(after ? { after } : {}),
+            limit: query.limit + 1,
+          });
+          const page = cursorPage('alerts', rows, query.limit, renderedAlertPosition);
+          return { items: new RenderedItems(page.items.map((r) => r.json)), pagination: page.pagination };
         });
-        const page = cursorPage('alerts', rows, query.limit, renderedAlertPosition);
-        return { items: new RenderedItems(page.items.map((r) => r.json)), pagination: page.pagination };
       },
     }),
     defineRoute({

@@ -4,6 +4,7 @@ import { RenderedItems } from '../../http/envelope';
 import { notFound } from '../../http/error-catalog';
 import { cursorPage, cursorPosition } from '../../http/pagination';
 import { defineRoute, type AnyRoute } from '../../http/routes';
+import { listReadKey } from '../../http/shared-reads';
 import { checkTimeRange, scopeProjects } from '../list-filters';
 import { organizationProjectIds } from '@vigil/db';
 import { eventPosition, findEvent, queryEvents, queryEventsRendered, toEvent, toEventDetail } from './event-query';
@@ -36,10 +37,12 @@ export function eventRoutes(s: ApiServices): AnyRoute[] {
       handler: async ({ principal, query }) => {
         checkTimeRange(query.since, query.until);
         const after = cursorPosition('events', query.after);
-        const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
-        const rows = await queryEventsRendered(s.pool, projects, filtersOf(query), after, query.limit + 1);
-        const page = cursorPage('events', rows, query.limit, eventPosition);
-        return { items: new RenderedItems(page.items.map((r) => r.json)), pagination: page.pagination };
+        return s.sharedReads.run(listReadKey('events', principal.organizationId, query), async () => {
+          const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
+          const rows = await queryEventsRendered(s.pool, projects, filtersOf(query), after, query.limit + 1);
+          const page = cursorPage('events', rows, query.limit, eventPosition);
+          return { items: new RenderedItems(page.items.map((r) => r.json)), pagination: page.pagination };
+        });
       },
     }),
     defineRoute({

@@ -258,3 +258,60 @@ test('another organization: 404 for its event ids and projects, including throug
   assert.ok(!exportB.text.includes(idA!));
   assert.equal(exportB.text.trimEnd().split('\n').length, 1);
 });
+
+test('identical concurrent list requests of one organization share one query; other organizations never share it', async () => {
+  const a = await tenantWithProjects(1);
+  const b = await tenantWithProjects(1);
+  await seedEvents(h.pool, [
+    ...Array.from({ length: 6 }, (_, i) => ({ projectId: a.projects[0]!.id, timestamp: at(i), class: 'security' as const })),
+    ...Array.from({ length: 6 }, (_, i) => ({ projectId: b.projects[0]!.id, timestamp: at(i), class: 'security' as const })),
+  ]);
+  const idsOf = async (token: string) => (await h.get('/v1/events?class=security&limit=4', { token })).body.data.map((e: { id: string }) => e.id);
+  const expectedA = await idsOf(a.token);
+  const expectedB = await idsOf(b.token);
+  assert.equal(expectedA.length, 4);
+  assert.equal(new Set([...expectedA, ...expectedB]).size, 8, 'the two organizations have different events');
+
+  const counts = async () => {
+    const text = await (await fetch(`${h.base}/metrics`)).text();
+    const value = (result: string) => Number(new RegExp(`^vigil_api_shared_reads_total\\{result="${result}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return { led: value('led'), joined: value('joined') };
+  };
+  const before = await counts();
+  // Hold every events query until all requests have arrived: a lock on the table they read.
+  const lock = await h.pool.connect();
+  try {
+    await lock.query('begin');
+    await lock.query('lock table events in access exclusive mode');
+    const n = 10;
+    const pending = [];
+    for (let i = 0; i < n; i++) {
+      // The same query with its parameters in either order.
+      const path = i % 2 === 0 ? '/v1/events?class=security&limit=4' : '/v1/events?limit=4&class=security';
+      pending.push(h.get(path, { token: a.token }), h.get(path, { token: b.token }));
+    }
+    for (let i = 0; ; i++) {
+      const now = await counts();
+      if (now.led + now.joined - before.led - before.joined === 2 * n) break;
+      assert.ok(i < 500, `only ${now.led + now.joined - before.led - before.joined} of ${2 * n} requests arrived`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await lock.query('rollback');
+    const answers = await Promise.all(pending);
+    for (let i = 0; i < answers.length; i++) {
+      assertOk(answers[i]!);
+      assert.deepEqual(
+        answers[i]!.body.data.map((e: { id: string }) => e.id),
+        i % 2 === 0 ? expectedA : expectedB,
+      );
+      assert.match(answers[i]!.body.meta.request_id, /^req_/);
+    }
+    assert.equal(new Set(answers.map((r) => r.body.meta.request_id)).size, answers.length, 'each response has its own request id');
+    const after = await counts();
+    assert.equal(after.led - before.led, 2, 'one query per organization');
+    assert.equal(after.joined - before.joined, 2 * n - 2);
+  } finally {
+    await lock.query('rollback').catch(() => {});
+    lock.release();
+  }
+});

@@ -2,6 +2,7 @@ import type { ApiServices } from '../../api-app';
 import { RenderedItems } from '../../http/envelope';
 import { cursorPage, cursorPosition } from '../../http/pagination';
 import { defineRoute, type AnyRoute } from '../../http/routes';
+import { listReadKey } from '../../http/shared-reads';
 import { checkTimeRange, scopeProjects, type ProjectScope } from '../list-filters';
 import { RollupCache } from './rollup-cache';
 import { flowPosition, minuteWindow, PROTOCOL_NAMES, queryFlowsRendered, queryProtocols, queryTopTalkers } from './flow-query';
@@ -38,11 +39,13 @@ export function flowRoutes(s: ApiServices): AnyRoute[] {
       handler: async ({ principal, query }) => {
         checkTimeRange(query.since, query.until);
         const after = cursorPosition('flows', query.after);
-        const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
-        const { exporter, src, dst, port, protocol, since, until } = query;
-        const rows = await queryFlowsRendered(s.pool, projects, { exporter, src, dst, port, protocol, since, until }, after, query.limit + 1);
-        const page = cursorPage('flows', rows, query.limit, flowPosition);
-        return { items: new RenderedItems(page.items.map((r) => r.json)), pagination: page.pagination };
+        return s.sharedReads.run(listReadKey('flows', principal.organizationId, query), async () => {
+          const projects = await scopeProjects(s.pool, principal.organizationId, query.project);
+          const { exporter, src, dst, port, protocol, since, until } = query;
+          const rows = await queryFlowsRendered(s.pool, projects, { exporter, src, dst, port, protocol, since, until }, after, query.limit + 1);
+          const page = cursorPage('flows', rows, query.limit, flowPosition);
+          return { items: new RenderedItems(page.items.map((r) => r.json)), pagination: page.pagination };
+        });
       },
     }),
     defineRoute({

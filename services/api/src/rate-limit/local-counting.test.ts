@@ -98,3 +98,39 @@ test('a revocation published by one instance sends the token of another back to 
   assert.equal(d.revoked, true);
   assert.equal(a.roundTrips(), 2);
 });
+
+test('while the revocation channel is lost every request goes to Redis, and counts from before it came back are not trusted', async () => {
+  await midWindow();
+  const name = `rl-lost-${Math.random().toString(36).slice(2)}`;
+  const connection = new Redis(testEnv().redisUrl, { maxRetriesPerRequest: 1, connectionName: name });
+  try {
+    const a = await instance(connection);
+    const tokenId = `lost-${Math.random()}`;
+    const subject = `token:${tokenId}`;
+    assert.ok((await a.limiter.take(subject, 1000, tokenId)).allowed);
+    assert.ok((await a.limiter.take(subject, 1000, tokenId)).allowed);
+    assert.equal(a.roundTrips(), 1, 'counted locally while subscribed');
+
+    // Drop the subscriber's connection (the duplicate of `connection` that subscribed: same name).
+    const clients = String(await redis.call('client', 'list'))
+      .split('\n')
+      .filter((line) => line.includes(` name=${name} `) && / sub=[1-9]/.test(line));
+    assert.equal(clients.length, 1, 'one subscriber connection');
+    await redis.call('client', 'kill', 'id', /id=(\d+)/.exec(clients[0]!)![1]!);
+    for (let i = 0; i < 100 && a.limiter.local; i++) await sleep(5);
+    assert.equal(a.limiter.local, false, 'the loss is noticed');
+    const before = a.roundTrips();
+    assert.ok((await a.limiter.take(subject, 1000, tokenId)).allowed);
+    assert.equal(a.roundTrips(), before + 1, 'without the channel, Redis decides');
+
+    // A revocation whose announcement this instance cannot have heard: only the marker in Redis.
+    await redis.set(`${prefix}revoked:${tokenId}`, '1', 'PX', 10_000);
+    for (let i = 0; i < 200 && !a.limiter.local; i++) await sleep(20);
+    assert.ok(a.limiter.local, 'subscribed again');
+    const d = await a.limiter.take(subject, 1000, tokenId);
+    assert.equal(a.roundTrips(), before + 2, 'counts read before the channel came back go to Redis once more');
+    assert.equal(d.revoked, true, 'so the revocation missed meanwhile is seen');
+  } finally {
+    connection.disconnect();
+  }
+});

@@ -33,15 +33,26 @@ export async function ensureTopics(kafka: Kafka, prefix: string, replicationFact
 /**
  * `createTopics({ waitForLeaders })` returns once the controller has assigned leaders, which a client's
  * metadata can lag behind; producing at once can then meet NOT_LEADER. Wait until metadata shows a leader
- * for every partition.
+ * for every partition, and until those leaders answer for their partitions (a broker can list itself
+ * as leader in metadata a moment before it serves the partition: listing offsets then fails with
+ * NOT_LEADER_OR_FOLLOWER).
  */
 async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const meta = await admin.fetchTopicMetadata({ topics }).catch(() => null);
-    const ready = meta?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-    if (ready) return;
-    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
+    const led = meta?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+    if (led && (await servedByLeaders(admin, topics))) return;
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leader serving every partition after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function servedByLeaders(admin: Admin, topics: string[]): Promise<boolean> {
+  try {
+    for (const topic of topics) await admin.fetchTopicOffsets(topic);
+    return true;
+  } catch {
+    return false;
   }
 }

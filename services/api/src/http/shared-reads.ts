@@ -46,7 +46,7 @@ export class SharedReads {
     for (const key of this.inFlight.keys()) if (key.startsWith(prefix)) this.inFlight.delete(key);
   }
 
-  /** Reads running now (for tests and metrics). */
+  /** Reads running now. */
   get size(): number {
     return this.inFlight.size;
   }
